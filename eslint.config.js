@@ -1,0 +1,48 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Which folders of src/ each folder may not import. Dependencies point one way:
+// cli → app → api and the consumers → core and delivery → store, queue, signing.
+// signing, config and observability import nothing else from src/.
+const forbidden = {
+  cli: ['api', 'core', 'delivery', 'store', 'queue'],
+  app: ['cli'],
+  api: ['cli', 'app'],
+  core: ['cli', 'app', 'api', 'delivery'],
+  delivery: ['cli', 'app', 'api', 'core'],
+  store: ['cli', 'app', 'api', 'core', 'delivery', 'queue'],
+  queue: ['cli', 'app', 'api', 'core', 'delivery'],
+  signing: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'config', 'observability'],
+  config: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'signing', 'observability'],
+  observability: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'signing', 'config'],
+};
+
+const boundaryRules = Object.entries(forbidden).map(([folder, targets]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: targets.flatMap((target) => [`../${target}/*`, `../../${target}/*`, `../../${target}/**`]),
+            message: `src/${folder} may not import this folder: dependencies in src/ point one way (see docs/architecture.md).`,
+          },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'portal/**', 'bench/results/**', 'data/**', '.tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  ...boundaryRules,
+);

@@ -1,0 +1,79 @@
+import { settings, type LogLevel, type Setting } from './schema.js';
+
+/** The validated, frozen configuration that every module receives its part of. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  allowPrivateNetworks: readonly string[];
+  retrySchedule: readonly number[];
+  requestTimeout: number;
+  logLevel: LogLevel;
+  workerConcurrency: number;
+  queueLease: number;
+  queuePollInterval: number;
+  maxPayloadSize: number;
+  maxResponseBodySize: number;
+  publicUrl: string | undefined;
+  shutdownTimeout: number;
+  devAllowLoopback: boolean;
+}
+
+/** A configuration problem, naming every invalid variable. Start-up prints it and exits. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function read<T>(definition: Setting<T>, environment: NodeJS.ProcessEnv, problems: string[]): T | undefined {
+  const raw = environment[definition.name];
+  const text = raw === undefined || raw === '' ? definition.defaultText : raw;
+  if (text === undefined) {
+    return undefined;
+  }
+
+  try {
+    return definition.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const shown = definition.name.includes('TOKEN') ? '(hidden)' : JSON.stringify(text);
+    problems.push(`${definition.name}=${shown} is invalid: ${reason}.`);
+    return undefined;
+  }
+}
+
+/**
+ * Parses and validates the configuration from environment variables.
+ * `overrides` replace variables, so tests and the CLI can set values without touching process.env.
+ * Throws ConfigError naming every invalid variable.
+ */
+export function loadConfig(
+  environment: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Config> = {},
+): Readonly<Config> {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, definition] of Object.entries(settings)) {
+    values[key] = read(definition as Setting<unknown>, environment, problems);
+  }
+
+  const config = { ...values, ...overrides } as Config;
+  if (problems.length === 0 && config.queueLease <= config.requestTimeout) {
+    problems.push(
+      `HOOKLINE_QUEUE_LEASE (${config.queueLease} ms) must be longer than HOOKLINE_REQUEST_TIMEOUT (${config.requestTimeout} ms), so an attempt is never sent twice at once.`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+
+  return Object.freeze({
+    ...config,
+    allowPrivateNetworks: Object.freeze([...config.allowPrivateNetworks]),
+    retrySchedule: Object.freeze([...config.retrySchedule]),
+  });
+}

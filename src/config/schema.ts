@@ -1,0 +1,285 @@
+import { formatDuration, parseDuration } from './duration.js';
+
+/** One environment variable: how it is parsed, its default and what it means. */
+export interface Setting<T> {
+  name: string;
+  /** Unit or format, shown in docs and errors. */
+  unit: string;
+  /** Default as written in the environment; undefined means the setting is optional. */
+  defaultText: string | undefined;
+  description: string;
+  /** Returns the parsed value or throws an Error whose message says what is wrong. */
+  parse(text: string): T;
+}
+
+function setting<T>(definition: Setting<T>): Setting<T> {
+  return definition;
+}
+
+function parseInteger(minimum: number, maximum: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text.trim())) {
+      throw new Error(`expected a whole number from ${minimum} to ${maximum}`);
+    }
+    const value = Number(text);
+    if (value < minimum || value > maximum) {
+      throw new Error(`expected a whole number from ${minimum} to ${maximum}`);
+    }
+    return value;
+  };
+}
+
+function parseDurationBetween(minimum: number, maximum: number) {
+  return (text: string): number => {
+    const value = parseDuration(text);
+    if (value === undefined) {
+      throw new Error('expected a duration such as 500ms, 15s, 5m, 2h or 1d');
+    }
+    if (value < minimum || value > maximum) {
+      throw new Error(`expected a duration from ${formatDuration(minimum)} to ${formatDuration(maximum)}`);
+    }
+    return value;
+  };
+}
+
+function parseBoolean(text: string): boolean {
+  const normalized = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(normalized)) {
+    return true;
+  }
+  if (['0', 'false', 'no', 'off', ''].includes(normalized)) {
+    return false;
+  }
+  throw new Error('expected true or false');
+}
+
+function parseList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const ipv6Cidr = /^[0-9a-fA-F:.]+\/(\d{1,3})$/;
+
+function parseCidrList(text: string): string[] {
+  const ranges = parseList(text);
+  for (const range of ranges) {
+    const v4 = ipv4Cidr.exec(range);
+    if (v4) {
+      const octetsValid = v4.slice(1, 5).every((octet) => Number(octet) <= 255);
+      if (octetsValid && Number(v4[5]) <= 32) {
+        continue;
+      }
+    }
+    const v6 = ipv6Cidr.exec(range);
+    if (v6 && range.includes(':') && Number(v6[1]) <= 128) {
+      continue;
+    }
+    throw new Error(`"${range}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`);
+  }
+  return ranges;
+}
+
+function parseRetrySchedule(text: string): number[] {
+  const items = parseList(text);
+  if (items.length === 0) {
+    throw new Error('expected at least one duration, such as 10s,1m,5m');
+  }
+  return items.map((item) => {
+    const value = parseDuration(item);
+    if (value === undefined) {
+      throw new Error(`"${item}" is not a duration such as 10s, 1m or 5h`);
+    }
+    return value;
+  });
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+function parseUrl(protocols: string[]) {
+  return (text: string): string => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new Error(`expected a URL starting with ${protocols.join(' or ')}`);
+    }
+    if (!protocols.includes(url.protocol)) {
+      throw new Error(`expected a URL starting with ${protocols.join(' or ')}, not ${url.protocol}`);
+    }
+    return text;
+  };
+}
+
+/**
+ * Every environment variable Hookline reads. docs/configuration.md is generated from
+ * this table by `npm run docs:config`, and a test keeps the two in sync.
+ */
+export const settings = {
+  host: setting({
+    name: 'HOOKLINE_HOST',
+    unit: 'address',
+    defaultText: '127.0.0.1',
+    description: 'Address the HTTP server listens on. Use 0.0.0.0 to accept connections from other machines.',
+    parse: (text) => {
+      if (text.trim() === '') {
+        throw new Error('expected an address such as 127.0.0.1 or 0.0.0.0');
+      }
+      return text.trim();
+    },
+  }),
+  port: setting({
+    name: 'HOOKLINE_PORT',
+    unit: 'TCP port',
+    defaultText: '8071',
+    description: 'Port the HTTP server listens on. 0 picks a free port, which start-up logs.',
+    parse: parseInteger(0, 65535),
+  }),
+  dataDir: setting({
+    name: 'HOOKLINE_DATA_DIR',
+    unit: 'path',
+    defaultText: './data',
+    description:
+      'Folder for the SQLite database and the generated admin token file. Created at start-up when missing.',
+    parse: (text) => {
+      if (text.trim() === '') {
+        throw new Error('expected a folder path');
+      }
+      return text;
+    },
+  }),
+  databaseUrl: setting({
+    name: 'DATABASE_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description:
+      'Store to use instead of the SQLite file in the data folder. Only sqlite:PATH is accepted so far; PostgreSQL URLs are rejected until its driver lands.',
+    parse: (text) => {
+      if (text.startsWith('sqlite:')) {
+        return text;
+      }
+      throw new Error('expected sqlite:PATH; the PostgreSQL store is not available in this version');
+    },
+  }),
+  adminToken: setting({
+    name: 'HOOKLINE_ADMIN_TOKEN',
+    unit: 'string, at least 24 characters',
+    defaultText: undefined,
+    description:
+      'Bearer token with access to every application. When unset, the first start generates one and stores it in `admin-token` in the data folder (mode 0600); start-up prints the path, never the token.',
+    parse: (text) => {
+      if (text.length < 24) {
+        throw new Error('expected at least 24 characters, so the token cannot be guessed');
+      }
+      if (/\s/.test(text)) {
+        throw new Error('expected no white space');
+      }
+      return text;
+    },
+  }),
+  allowPrivateNetworks: setting({
+    name: 'HOOKLINE_ALLOW_PRIVATE_NETWORKS',
+    unit: 'comma-separated CIDR ranges',
+    defaultText: '',
+    description:
+      'Address ranges that deliveries may reach although they are private, loopback or link-local, for example 127.0.0.0/8,::1/128 for local development. Start-up warns while any range is open.',
+    parse: parseCidrList,
+  }),
+  retrySchedule: setting({
+    name: 'HOOKLINE_RETRY_SCHEDULE',
+    unit: 'comma-separated durations',
+    defaultText: '10s,1m,5m,30m,1h,2h,5h,10h,14h,20h,24h',
+    description:
+      'Delay before each retry of a failed delivery. The number of entries is the number of retries, so a delivery gets one more attempt than there are entries. Each delay is spread by up to 20% of jitter.',
+    parse: parseRetrySchedule,
+  }),
+  requestTimeout: setting({
+    name: 'HOOKLINE_REQUEST_TIMEOUT',
+    unit: 'duration',
+    defaultText: '15s',
+    description:
+      'Deadline of one delivery attempt, covering connect, response headers and the response body together.',
+    parse: parseDurationBetween(100, 300_000),
+  }),
+  logLevel: setting({
+    name: 'HOOKLINE_LOG_LEVEL',
+    unit: logLevels.join(' | '),
+    defaultText: 'info',
+    description: 'Least severe level that is logged.',
+    parse: (text): LogLevel => {
+      const level = text.trim().toLowerCase();
+      if (!(logLevels as readonly string[]).includes(level)) {
+        throw new Error(`expected one of ${logLevels.join(', ')}`);
+      }
+      return level as LogLevel;
+    },
+  }),
+  workerConcurrency: setting({
+    name: 'HOOKLINE_WORKER_CONCURRENCY',
+    unit: 'jobs',
+    defaultText: '64',
+    description:
+      'Delivery attempts one process runs at the same time. Attempts wait on the network, so this can be far above the number of cores.',
+    parse: parseInteger(1, 10_000),
+  }),
+  queueLease: setting({
+    name: 'HOOKLINE_QUEUE_LEASE',
+    unit: 'duration',
+    defaultText: '60s',
+    description:
+      'How long a claimed job belongs to the process that claimed it. A job whose process died runs again once its lease ends. Must be longer than HOOKLINE_REQUEST_TIMEOUT.',
+    parse: parseDurationBetween(1_000, 3_600_000),
+  }),
+  queuePollInterval: setting({
+    name: 'HOOKLINE_QUEUE_POLL_INTERVAL',
+    unit: 'duration',
+    defaultText: '1s',
+    description:
+      'How often the embedded queue looks for due jobs when nothing woke it. Jobs added by this process start at once without waiting for a poll.',
+    parse: parseDurationBetween(10, 60_000),
+  }),
+  maxPayloadSize: setting({
+    name: 'HOOKLINE_MAX_PAYLOAD_SIZE',
+    unit: 'bytes',
+    defaultText: '1048576',
+    description: 'Largest accepted request body. Larger requests get 413.',
+    parse: parseInteger(1024, 64 * 1024 * 1024),
+  }),
+  maxResponseBodySize: setting({
+    name: 'HOOKLINE_MAX_RESPONSE_BODY_SIZE',
+    unit: 'bytes',
+    defaultText: '65536',
+    description: 'Part of an endpoint\'s response body that is read and stored with the attempt; the rest is dropped.',
+    parse: parseInteger(0, 16 * 1024 * 1024),
+  }),
+  publicUrl: setting({
+    name: 'HOOKLINE_PUBLIC_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description:
+      'Address under which users reach this server, used in links that Hookline hands out. Defaults to http://HOST:PORT.',
+    parse: parseUrl(['http:', 'https:']),
+  }),
+  shutdownTimeout: setting({
+    name: 'HOOKLINE_SHUTDOWN_TIMEOUT',
+    unit: 'duration',
+    defaultText: '20s',
+    description:
+      'On SIGINT or SIGTERM, how long in-flight attempts may take to finish. Jobs still running then go back to the queue.',
+    parse: parseDurationBetween(0, 600_000),
+  }),
+  devAllowLoopback: setting({
+    name: 'HOOKLINE_ALLOW_LOOPBACK',
+    unit: 'boolean',
+    defaultText: 'false',
+    description:
+      'Shortcut for local development: lets deliveries reach 127.0.0.0/8 and ::1, as if both were listed in HOOKLINE_ALLOW_PRIVATE_NETWORKS.',
+    parse: parseBoolean,
+  }),
+} as const;
+
+export type Settings = typeof settings;
+export type SettingKey = keyof Settings;

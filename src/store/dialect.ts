@@ -1,0 +1,2 @@
+/** SQL dialects the store runs on. */
+export type Dialect = 'sqlite' | 'postgres';

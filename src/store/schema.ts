@@ -1,0 +1,170 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Tables of the store. Times are milliseconds since the Unix epoch, flags are 0 or 1, and
+ * JSON columns hold text, so the same schema and queries run on SQLite and PostgreSQL.
+ */
+export interface Database {
+  application: ApplicationTable;
+  event_type: EventTypeTable;
+  endpoint: EndpointTable;
+  endpoint_secret: EndpointSecretTable;
+  message: MessageTable;
+  delivery: DeliveryTable;
+  attempt: AttemptTable;
+  token: TokenTable;
+  idempotency_key: IdempotencyKeyTable;
+  job: JobTable;
+  trap: TrapTable;
+}
+
+export interface ApplicationTable {
+  id: string;
+  uid: string | null;
+  name: string;
+  throttle_rate: number | null;
+  /** JSON object of string values. */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventTypeTable {
+  name: string;
+  description: string;
+  /** JSON object mapping a schema version to a JSON Schema, or null. */
+  schemas: string | null;
+  archived: number;
+  deprecated: number;
+  feature_flag: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointTable {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: number;
+  throttle_rate: number | null;
+  /** JSON array of event type names, or null for every event type. */
+  event_types: string | null;
+  /** JSON array of channels, or null for every channel. */
+  channels: string | null;
+  /** JSON object of string values. */
+  metadata: string;
+  /** JSON object of custom request headers. */
+  headers: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointSecretTable {
+  id: string;
+  endpoint_id: string;
+  /** `whsec_` followed by base64 bytes. */
+  secret: string;
+  created_at: number;
+  /** Null for the current secret; for a rotated-out secret, when it stops signing. */
+  expires_at: number | null;
+}
+
+export interface MessageTable {
+  id: string;
+  app_id: string;
+  event_type: string;
+  event_id: string | null;
+  /** The exact bytes that are signed and sent as the request body. */
+  payload: Buffer;
+  /** JSON array of channels, or null. */
+  channels: string | null;
+  /** JSON array of tags, or null. */
+  tags: string | null;
+  created_at: number;
+}
+
+export interface DeliveryTable {
+  id: string;
+  msg_id: string;
+  endpoint_id: string;
+  app_id: string;
+  /** 0 success, 1 pending, 2 fail, 3 sending, as Svix's MessageStatus. */
+  status: number;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptTable {
+  id: string;
+  delivery_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  app_id: string;
+  url: string;
+  /** 0 success or 2 fail. */
+  status: number;
+  /** HTTP status of the response, or 0 when none arrived. */
+  response_status_code: number;
+  /** Response body, truncated to the configured cap. */
+  response: string;
+  response_duration_ms: number;
+  /** 0 scheduled, 1 manual. */
+  trigger_type: number;
+  /** Why no response arrived (timeout, reset, DNS), or null. */
+  error: string | null;
+  /** JSON object of the request headers that were sent. */
+  request_headers: string;
+  created_at: number;
+}
+
+export interface TokenTable {
+  id: string;
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  token_hash: string;
+  /** `app` for application tokens. */
+  kind: string;
+  app_id: string | null;
+  expires_at: number | null;
+  created_at: number;
+}
+
+export interface IdempotencyKeyTable {
+  /** Who sent the request, so two callers may use the same key. */
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and body, to reject a key reused for another request. */
+  request_hash: string;
+  /** Null while the first request is still running. */
+  status_code: number | null;
+  response_body: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface JobTable {
+  queue: string;
+  id: string;
+  /** JSON job data. */
+  data: string;
+  run_at: number;
+  /** Times the job was claimed, including the current claim. */
+  attempts: number;
+  /** Incremented each time the job is added or replaced, so a stale claim cannot finish a newer job. */
+  version: Generated<number>;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+}
+
+/** Traps of the workshop API: `trap.set` creates one, `trap.diffuse` ends it. */
+export interface TrapTable {
+  id: string;
+  account_id: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
