@@ -1,0 +1,39 @@
+// Runs every test file under test/ with Node's test runner, a few files at a time.
+// Usage: node --import tsx scripts/run-tests.mjs [path-filter ...]
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+
+function findTests(folder) {
+  const files = [];
+  for (const name of readdirSync(folder)) {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) {
+      files.push(...findTests(path));
+    } else if (name.endsWith('.test.ts')) {
+      files.push(path);
+    }
+  }
+  return files.sort();
+}
+
+const filters = process.argv.slice(2);
+const files = findTests('test').filter(
+  (file) => filters.length === 0 || filters.some((filter) => file.includes(filter)),
+);
+if (files.length === 0) {
+  console.error(`No test file matches ${filters.join(', ')}.`);
+  process.exit(1);
+}
+
+const concurrency = Number(process.env.HOOKLINE_TEST_CONCURRENCY ?? 4);
+const stream = run({
+  files,
+  concurrency,
+  timeout: 10 * 60_000,
+});
+stream.on('test:fail', () => {
+  process.exitCode = 1;
+});
+stream.compose(spec).pipe(process.stdout);
