@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Store } from '../store/store.js';
+import { errorCodes, HttpError } from './errors.js';
+
+/** Who made a request, from its bearer token. */
+export type Principal = { kind: 'admin' } | { kind: 'application'; appId: string; tokenId: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) {
+    return undefined;
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : undefined;
+}
+
+/**
+ * Checks the bearer token of every route with an access level other than `public`.
+ * The admin token may do anything; an application token may call `application` routes
+ * of its own application only.
+ */
+export function registerAuth(app: FastifyInstance, store: Store, adminToken: string, clock: () => number): void {
+  const adminDigest = digest(adminToken);
+
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public') {
+      return;
+    }
+
+    const token = bearerToken(request);
+    if (!token) {
+      throw new HttpError(401, errorCodes.authenticationFailed, 'Missing bearer token; send "Authorization: Bearer <token>".');
+    }
+    if (timingSafeEqual(digest(token), adminDigest)) {
+      request.principal = { kind: 'admin' };
+      return;
+    }
+
+    const stored = await store.tokens.findByToken(token);
+    if (!stored || stored.appId === null || (stored.expiresAt !== null && stored.expiresAt <= clock())) {
+      throw new HttpError(401, errorCodes.authenticationFailed, 'Invalid or expired token.');
+    }
+    if (access !== 'application') {
+      throw new HttpError(403, errorCodes.forbidden, 'This route needs the admin token.');
+    }
+    request.principal = { kind: 'application', appId: stored.appId, tokenId: stored.id };
+  });
+
+  // An application token reaches only its own application, named by id or uid in the path.
+  app.addHook('preHandler', async (request) => {
+    const principal = request.principal;
+    if (principal?.kind !== 'application') {
+      return;
+    }
+    const params = request.params as { app_id?: string } | undefined;
+    const appIdOrUid = params?.app_id;
+    if (appIdOrUid === undefined) {
+      return;
+    }
+    if (appIdOrUid === principal.appId) {
+      return;
+    }
+    const application = await store.applications.findByIdOrUid(appIdOrUid);
+    if (!application || application.id !== principal.appId) {
+      throw new HttpError(403, errorCodes.forbidden, 'This token belongs to another application.');
+    }
+  });
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/** Identifiers chosen by callers (uids, event type names, channels), as the Svix API restricts them. */
+const identifierPattern = /^[a-zA-Z0-9\-_.]+$/;
+
+export const uid = z.string().min(1).max(256).regex(identifierPattern, 'may contain only letters, digits, "-", "_" and "."');
+export const eventTypeName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(identifierPattern, 'may contain only letters, digits, "-", "_" and "."');
+export const channel = z.string().min(1).max(128).regex(identifierPattern, 'may contain only letters, digits, "-", "_" and "."');
+const metadata = z.record(z.string(), z.string());
+const throttleRate = z.number().int().min(1).max(65535);
+const secretPattern = /^(whsec_)?[a-zA-Z0-9+/=]{32,100}$/;
+export const secret = z.string().regex(secretPattern, 'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_');
+
+function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
+  let list = z.array(item);
+  if (maxItems !== undefined) {
+    list = list.max(maxItems);
+  }
+  return list.refine((items) => new Set(items).size === items.length, 'items must be unique');
+}
+
+export const pathIdentifier = z.string().min(1).max(256);
+
+export const applicationIn = z.object({
+  name: z.string().min(1),
+  uid: uid.nullish(),
+  throttleRate: throttleRate.nullish(),
+  metadata: metadata.optional(),
+});
+
+export const applicationPatch = z.object({
+  name: z.string().min(1).optional(),
+  uid: uid.nullish(),
+  throttleRate: throttleRate.nullish(),
+  metadata: metadata.optional(),
+});
+
+export const eventTypeIn = z.object({
+  name: eventTypeName,
+  description: z.string(),
+  schemas: z.record(z.string(), z.record(z.string(), z.unknown())).nullish(),
+  archived: z.boolean().optional(),
+  deprecated: z.boolean().optional(),
+  featureFlag: uid.nullish(),
+});
+
+export const eventTypeUpdate = eventTypeIn.omit({ name: true });
+export const eventTypePatch = eventTypeUpdate.partial();
+
+const endpointFields = {
+  url: z.string().min(1).max(65536),
+  description: z.string().optional(),
+  uid: uid.nullish(),
+  disabled: z.boolean().optional(),
+  throttleRate: throttleRate.nullish(),
+  eventTypes: uniqueList(eventTypeName).nullish(),
+  channels: uniqueList(channel, 10).nullish(),
+  metadata: metadata.optional(),
+};
+
+export const endpointIn = z.object({
+  ...endpointFields,
+  secret: secret.nullish(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const endpointUpdate = z.object(endpointFields);
+export const endpointPatch = z.object(endpointFields).partial();
+
+export const endpointHeadersIn = z.object({ headers: z.record(z.string(), z.string()) });
+export const endpointHeadersPatchIn = z.object({ headers: z.record(z.string(), z.string().nullable()) });
+
+export const secretRotateIn = z
+  .object({
+    key: secret.nullish(),
+    gracePeriodSeconds: z.number().int().min(0).max(604_800).nullish(),
+  })
+  .optional();
+
+export const isoDate = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
+
+export const recoverIn = z.object({
+  since: isoDate,
+  until: isoDate.nullish(),
+});
+
+export const messageIn = z.object({
+  eventType: eventTypeName,
+  payload: z.record(z.string(), z.unknown()),
+  eventId: uid.nullish(),
+  channels: uniqueList(channel, 5).nullish(),
+  tags: uniqueList(z.string().min(1).max(128)).nullish(),
+  payloadRetentionPeriod: z.number().int().min(5).max(90).nullish(),
+  application: applicationIn.nullish(),
+});
+
+const booleanQuery = z
+  .enum(['true', 'false'])
+  .transform((text) => text === 'true')
+  .optional();
+
+/** Query values that may repeat (`event_types=a&event_types=b`) or come comma-separated. */
+const listQuery = <T extends z.ZodType<string, string>>(item: T) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).filter((entry) => entry !== ''))
+    .pipe(z.array(item))
+    .optional();
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(250).default(50),
+  iterator: z.string().max(256).optional(),
+  order: z.enum(['ascending', 'descending']).default('ascending'),
+});
+
+export const eventTypeListQuery = pageQuery.extend({
+  include_archived: booleanQuery,
+  with_content: booleanQuery,
+});
+
+export const messageListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(250).default(50),
+  iterator: z.string().max(256).optional(),
+  channel: channel.optional(),
+  before: isoDate.optional(),
+  after: isoDate.optional(),
+  with_content: booleanQuery,
+  event_types: listQuery(eventTypeName),
+});
+
+const messageStatus = z.coerce.number().int().pipe(z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]));
+const statusCodeClass = z.coerce
+  .number()
+  .int()
+  .pipe(z.union([z.literal(0), z.literal(100), z.literal(200), z.literal(300), z.literal(400), z.literal(500)]));
+
+export const attemptListQuery = messageListQuery.extend({
+  status: messageStatus.optional(),
+  status_code_class: statusCodeClass.optional(),
+  endpoint_id: z.string().max(256).optional(),
+});
+
+export const withContentQuery = z.object({ with_content: booleanQuery });
+export const getIfExistsQuery = z.object({ get_if_exists: booleanQuery });
+export const expungeQuery = z.object({ expunge: booleanQuery });
+export const statsQuery = z.object({ since: isoDate.optional(), until: isoDate.optional() });

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { Application, Attempt, Delivery, Endpoint, EventType, Message } from '../store/records.js';
+import { statusTexts } from '../store/records.js';
+import type { Page } from '../store/pagination.js';
+
+const iso = (milliseconds: number): string => new Date(milliseconds).toISOString();
+
+export function applicationOut(application: Application) {
+  return {
+    id: application.id,
+    uid: application.uid,
+    name: application.name,
+    throttleRate: application.throttleRate,
+    metadata: application.metadata,
+    createdAt: iso(application.createdAt),
+    updatedAt: iso(application.updatedAt),
+  };
+}
+
+export function eventTypeOut(eventType: EventType, withContent = true) {
+  return {
+    name: eventType.name,
+    description: eventType.description,
+    schemas: withContent ? eventType.schemas : null,
+    archived: eventType.archived,
+    deprecated: eventType.deprecated,
+    featureFlag: eventType.featureFlag,
+    createdAt: iso(eventType.createdAt),
+    updatedAt: iso(eventType.updatedAt),
+  };
+}
+
+export function endpointOut(endpoint: Endpoint) {
+  return {
+    id: endpoint.id,
+    uid: endpoint.uid,
+    url: endpoint.url,
+    description: endpoint.description,
+    disabled: endpoint.disabled,
+    throttleRate: endpoint.throttleRate,
+    eventTypes: endpoint.eventTypes,
+    channels: endpoint.channels,
+    metadata: endpoint.metadata,
+    version: 1,
+    createdAt: iso(endpoint.createdAt),
+    updatedAt: iso(endpoint.updatedAt),
+  };
+}
+
+/** The stored payload parsed back; it is always a JSON object because the API only accepts objects. */
+export function payloadOf(message: Message): unknown {
+  return JSON.parse(message.payload.toString('utf8'));
+}
+
+export function messageOut(message: Message, withContent = true) {
+  return {
+    id: message.id,
+    eventType: message.eventType,
+    eventId: message.eventId,
+    payload: withContent ? payloadOf(message) : {},
+    channels: message.channels,
+    tags: message.tags,
+    timestamp: iso(message.createdAt),
+  };
+}
+
+export function attemptOut(attempt: Attempt) {
+  return {
+    id: attempt.id,
+    msgId: attempt.msgId,
+    endpointId: attempt.endpointId,
+    url: attempt.url,
+    status: attempt.status,
+    statusText: statusTexts[attempt.status],
+    response: attempt.response,
+    responseStatusCode: attempt.responseStatusCode,
+    responseDurationMs: attempt.responseDurationMs,
+    triggerType: attempt.triggerType,
+    timestamp: iso(attempt.createdAt),
+  };
+}
+
+/** A message with the state of its delivery to one endpoint. */
+export function endpointMessageOut(message: Message, delivery: Delivery, withContent = true) {
+  return {
+    ...messageOut(message, withContent),
+    status: delivery.status,
+    statusText: statusTexts[delivery.status],
+    nextAttempt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
+  };
+}
+
+/** An endpoint with the state of one message's delivery to it. */
+export function messageEndpointOut(endpoint: Endpoint, delivery: Delivery) {
+  return {
+    ...endpointOut(endpoint),
+    status: delivery.status,
+    statusText: statusTexts[delivery.status],
+    nextAttempt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
+  };
+}
+
+export function pageOut<T, U>(page: Page<T>, map: (item: T) => U) {
+  return { data: page.data.map(map), iterator: page.iterator, prevIterator: page.prevIterator, done: page.done };
+}
+
+/** Response schemas, used only to describe responses in the OpenAPI document. */
+const date = z.string().describe('RFC 3339 date-time');
+export const applicationOutSchema = z.object({
+  id: z.string(),
+  uid: z.string().nullable(),
+  name: z.string(),
+  throttleRate: z.number().int().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  createdAt: date,
+  updatedAt: date,
+});
+export const eventTypeOutSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  schemas: z.record(z.string(), z.unknown()).nullable(),
+  archived: z.boolean(),
+  deprecated: z.boolean(),
+  featureFlag: z.string().nullable(),
+  createdAt: date,
+  updatedAt: date,
+});
+export const endpointOutSchema = z.object({
+  id: z.string(),
+  uid: z.string().nullable(),
+  url: z.string(),
+  description: z.string(),
+  disabled: z.boolean(),
+  throttleRate: z.number().int().nullable(),
+  eventTypes: z.array(z.string()).nullable(),
+  channels: z.array(z.string()).nullable(),
+  metadata: z.record(z.string(), z.string()),
+  version: z.number().int(),
+  createdAt: date,
+  updatedAt: date,
+});
+export const messageOutSchema = z.object({
+  id: z.string(),
+  eventType: z.string(),
+  eventId: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  channels: z.array(z.string()).nullable(),
+  tags: z.array(z.string()).nullable(),
+  timestamp: date,
+});
+const deliveryState = {
+  status: z.number().int().describe('0 success, 1 pending, 2 fail, 3 sending'),
+  statusText: z.enum(['success', 'pending', 'fail', 'sending']),
+  nextAttempt: date.nullable(),
+};
+export const attemptOutSchema = z.object({
+  id: z.string(),
+  msgId: z.string(),
+  endpointId: z.string(),
+  url: z.string(),
+  status: z.number().int(),
+  statusText: z.enum(['success', 'pending', 'fail', 'sending']),
+  response: z.string(),
+  responseStatusCode: z.number().int(),
+  responseDurationMs: z.number().int(),
+  triggerType: z.number().int().describe('0 scheduled, 1 manual'),
+  timestamp: date,
+});
+export const endpointMessageOutSchema = messageOutSchema.extend(deliveryState);
+export const messageEndpointOutSchema = endpointOutSchema.extend(deliveryState);
+export const listOf = (item: z.ZodType) =>
+  z.object({ data: z.array(item), iterator: z.string().nullable(), prevIterator: z.string().nullable(), done: z.boolean() });

@@ -1,0 +1,89 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/store.js';
+import { registerAuth } from './auth.js';
+import { errorCodes, handleError } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { RouteTable } from './route-table.js';
+import { registerApplicationRoutes } from './routes/applications.js';
+import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerEventTypeRoutes } from './routes/event-types.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerSystemRoutes } from './routes/system.js';
+import { registerWorkshopRoutes } from './routes/workshop.js';
+import type { ApiServices, HealthCheck } from './services.js';
+
+export interface ServerOptions {
+  services: ApiServices;
+  store: Store;
+  checks: HealthCheck[];
+  logger: Logger;
+  adminToken: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  version: string;
+  /** Base URL of links that the API hands out. */
+  publicUrl: () => string;
+  clock: () => number;
+}
+
+/** Builds the HTTP server with every route; the caller decides where it listens. */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // An empty body is allowed with a JSON content type, because clients send one on
+  // POST routes that take no body (resend, secret rotation).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: errorCodes.notFound, detail: `No route ${request.method} ${request.url.split('?')[0]}.` });
+  });
+
+  registerAuth(app, options.store, options.adminToken, options.clock);
+  registerIdempotency(app, options.store, options.clock);
+
+  const table = new RouteTable(app);
+  registerApplicationRoutes(table, options.services);
+  registerEventTypeRoutes(table, options.services);
+  registerEndpointRoutes(table, options.services);
+  registerMessageRoutes(table, options.services);
+  registerWorkshopRoutes(table, options.services);
+  registerSystemRoutes(table, {
+    services: options.services,
+    store: options.store,
+    checks: options.checks,
+    version: options.version,
+    publicUrl: options.publicUrl,
+    clock: options.clock,
+  });
+
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
+    for (const check of options.checks) {
+      try {
+        await check.check();
+      } catch (error) {
+        request.log.warn({ err: error, check: check.name }, 'Readiness check failed');
+        return reply.status(503).send({ status: 'unavailable', failed: check.name });
+      }
+    }
+    return { status: 'ready' };
+  });
+
+  return app;
+}

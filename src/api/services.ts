@@ -1,0 +1,24 @@
+import type { ApplicationService } from '../core/applications.js';
+import type { AttemptQueryService } from '../core/attempts.js';
+import type { EndpointService } from '../core/endpoints.js';
+import type { EventTypeService } from '../core/event-types.js';
+import type { MessageService } from '../core/messages.js';
+import type { RedeliveryService } from '../core/redelivery.js';
+import type { WorkshopService } from '../core/workshop.js';
+
+/** The domain services that the routes call. */
+export interface ApiServices {
+  applications: ApplicationService;
+  eventTypes: EventTypeService;
+  endpoints: EndpointService;
+  messages: MessageService;
+  attempts: AttemptQueryService;
+  redelivery: RedeliveryService;
+  workshop: WorkshopService;
+}
+
+/** Checks of the services behind the API, for the health route. */
+export interface HealthCheck {
+  name: 'database' | 'queue' | 'cache';
+  check(): Promise<void>;
+}

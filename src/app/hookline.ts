@@ -1,0 +1,180 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { buildServer } from '../api/server.js';
+import type { ApiServices, HealthCheck } from '../api/services.js';
+import type { Config } from '../config/load.js';
+import { ApplicationService } from '../core/applications.js';
+import { AttemptQueryService } from '../core/attempts.js';
+import type { Clock } from '../core/clock.js';
+import { EndpointService } from '../core/endpoints.js';
+import { EventTypeService } from '../core/event-types.js';
+import { createFanOutHandler } from '../core/fan-out.js';
+import { MessageService } from '../core/messages.js';
+import { RedeliveryService } from '../core/redelivery.js';
+import { workshopCatalog, WorkshopService } from '../core/workshop.js';
+import { createAttemptHandler } from '../delivery/attempt-handler.js';
+import { createWebhookSender, type LookupAllFunction } from '../delivery/http-sender.js';
+import type { Logger } from '../observability/logger.js';
+import type { Consumer } from '../queue/contract.js';
+import { EmbeddedQueue } from '../queue/embedded-queue.js';
+import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { openSqlite } from '../store/sqlite.js';
+import { createStore, type Store } from '../store/store.js';
+import { resolveAdminToken } from './admin-token.js';
+import { sqlitePath } from './migrate.js';
+import { version } from './version.js';
+
+/** Which parts of Hookline a process runs. */
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface HooklineOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  roles: Roles;
+  clock?: Clock;
+  /** DNS lookup for deliveries, for tests; defaults to the system resolver. */
+  lookup?: LookupAllFunction;
+}
+
+export interface Hookline {
+  store: Store;
+  /** The HTTP server, when the process runs the API. */
+  server: FastifyInstance | undefined;
+  /** `http://host:port` the API listens on, when it runs. */
+  url: string | undefined;
+  /** Stops taking work, lets in-flight attempts finish within the shutdown timeout, and closes everything. */
+  close(): Promise<void>;
+}
+
+const loopbackRanges = ['127.0.0.0/8', '::1/128'];
+
+/** Builds and starts Hookline for the given roles on the embedded store and queue. */
+export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+  const { config, logger, roles } = options;
+  const clock = options.clock ?? (() => Date.now());
+
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const databasePath = sqlitePath(config);
+  const { db } = openSqlite(databasePath);
+  const applied = await migrateToLatest(db, 'sqlite');
+  if (applied.length > 0) {
+    logger.info({ migrations: applied }, 'Database migrated');
+  }
+  const store = createStore(db, 'sqlite');
+
+  const queue = new EmbeddedQueue({
+    db,
+    leaseMs: config.queueLease,
+    pollIntervalMs: config.queuePollInterval,
+    logger: logger.child({ component: 'queue' }),
+    now: clock,
+  });
+
+  const applications = new ApplicationService(store, clock);
+  const eventTypes = new EventTypeService(store, clock);
+  const endpoints = new EndpointService(store, applications, clock);
+  const messages = new MessageService(store, queue, applications, clock);
+  const services: ApiServices = {
+    applications,
+    eventTypes,
+    endpoints,
+    messages,
+    attempts: new AttemptQueryService(store, applications, endpoints, messages),
+    redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
+    workshop: new WorkshopService(store, applications, endpoints, messages, clock),
+  };
+  await eventTypes.seed(workshopCatalog);
+
+  const allowedCidrs = config.devAllowLoopback ? [...config.allowPrivateNetworks, ...loopbackRanges] : [...config.allowPrivateNetworks];
+  if (allowedCidrs.length > 0) {
+    logger.warn({ allowedCidrs }, 'Deliveries may reach private addresses in these ranges; do not run like this where customers choose endpoint URLs');
+  }
+
+  const consumers: Consumer[] = [];
+  const sender = createWebhookSender({
+    timeoutMs: config.requestTimeout,
+    maxResponseBytes: config.maxResponseBodySize,
+    userAgent: `Hookline/${version}`,
+    allowedCidrs,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
+  if (roles.worker) {
+    consumers.push(
+      queue.consume<FanOutJob>('events', createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' })), {
+        concurrency: 4,
+      }),
+    );
+    consumers.push(
+      queue.consume<DeliveryJob>(
+        'webhooks',
+        createAttemptHandler({
+          store,
+          sender,
+          logger: logger.child({ component: 'delivery' }),
+          retrySchedule: config.retrySchedule,
+          userAgent: `Hookline/${version}`,
+          clock,
+        }),
+        { concurrency: config.workerConcurrency },
+      ),
+    );
+  }
+
+  let server: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (roles.api) {
+    const admin = resolveAdminToken(config.adminToken, dataDir);
+    if (admin.generated) {
+      logger.info({ file: admin.file }, 'Generated an admin token; read it from this file');
+    } else if (admin.file) {
+      logger.info({ file: admin.file }, 'Using the admin token stored in this file');
+    }
+    const checks: HealthCheck[] = [
+      { name: 'database', check: async () => void (await sql`select 1`.execute(db)) },
+      { name: 'queue', check: async () => void (await queue.counts('webhooks')) },
+    ];
+    server = buildServer({
+      services,
+      store,
+      checks,
+      logger,
+      adminToken: admin.token,
+      bodyLimit: config.maxPayloadSize,
+      version,
+      publicUrl: () => config.publicUrl ?? url ?? `http://${config.host}:${config.port}`,
+      clock,
+    });
+    const address = await server.listen({ host: config.host, port: config.port });
+    url = address;
+    logger.info({ url: address, mode: 'embedded', roles }, `Hookline ${version} listening on ${address}`);
+  } else {
+    logger.info({ mode: 'embedded', roles }, `Hookline ${version} worker started`);
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    logger.info('Shutting down: no new requests or jobs are taken');
+    if (server) {
+      await server.close();
+    }
+    await Promise.all(consumers.map((consumer) => consumer.close(config.shutdownTimeout)));
+    await queue.close(config.shutdownTimeout);
+    await sender.close();
+    await store.destroy();
+    logger.info('Shutdown complete');
+  };
+
+  return {
+    store,
+    server,
+    url,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { startHookline, type Roles } from '../app/hookline.js';
+import { migrateStore } from '../app/migrate.js';
+import { version } from '../app/version.js';
+import { ConfigError, loadConfig, type Config } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+
+const usage = `Usage: hookline <command> [options]
+
+Commands:
+  start              Run the API and the workers in one process (embedded mode by default).
+  api                Run only the HTTP API.
+  worker             Run only the workers that fan out and deliver messages.
+  migrate            Apply pending database migrations and exit.
+
+Options:
+  --concurrency N    worker, start: delivery attempts run at the same time (overrides HOOKLINE_WORKER_CONCURRENCY).
+  --port N           api, start: TCP port to listen on (overrides HOOKLINE_PORT).
+  --host ADDRESS     api, start: address to listen on (overrides HOOKLINE_HOST).
+  -h, --help         Print this help.
+  -v, --version      Print the version.
+
+Every setting is an environment variable; docs/configuration.md lists them all.`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+function integerOption(name: string, text: string | undefined, minimum: number, maximum: number): number | undefined {
+  if (text === undefined) {
+    return undefined;
+  }
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < minimum || value > maximum) {
+    fail(`Invalid --${name} "${text}": expected a whole number from ${minimum} to ${maximum}.`);
+  }
+  return value;
+}
+
+async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
+  const hookline = await startHookline({ config, logger, roles });
+
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'Second signal received; exiting without waiting');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'Signal received');
+    hookline.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        concurrency: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+  }
+
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+
+  const overrides: Partial<Config> = {};
+  const concurrency = integerOption('concurrency', values.concurrency, 1, 10_000);
+  if (concurrency !== undefined) {
+    overrides.workerConcurrency = concurrency;
+  }
+  const port = integerOption('port', values.port, 0, 65_535);
+  if (port !== undefined) {
+    overrides.port = port;
+  }
+  if (values.host !== undefined) {
+    overrides.host = values.host;
+  }
+
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env, overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      fail(error.message);
+    }
+    throw error;
+  }
+
+  switch (command) {
+    case 'start':
+      return run({ api: true, worker: true }, config);
+    case 'api':
+      return run({ api: true, worker: false }, config);
+    case 'worker':
+      return run({ api: false, worker: true }, config);
+    case 'migrate': {
+      const applied = await migrateStore(config);
+      process.stdout.write(applied.length > 0 ? `Applied ${applied.join(', ')}\n` : 'The database is up to date.\n');
+      return;
+    }
+    default:
+      fail(`Unknown command "${command}".\n\n${usage}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`hookline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

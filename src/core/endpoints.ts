@@ -1,0 +1,233 @@
+import { generateSecret, parseSecret } from '../signing/secret.js';
+import { createId } from '../store/ids.js';
+import type { Page, PageRequest } from '../store/pagination.js';
+import type { Endpoint } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { ApplicationService } from './applications.js';
+import type { Clock } from './clock.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { validateEndpointUrl } from './endpoint-url.js';
+
+export interface EndpointInput {
+  url: string;
+  description?: string | undefined;
+  uid?: string | null | undefined;
+  disabled?: boolean | undefined;
+  throttleRate?: number | null | undefined;
+  eventTypes?: string[] | null | undefined;
+  channels?: string[] | null | undefined;
+  metadata?: Record<string, string> | undefined;
+  secret?: string | null | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
+
+/** Headers an endpoint may not set, because Hookline sets them on every request. */
+const reservedHeaders = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'host',
+  'user-agent',
+  'connection',
+  'transfer-encoding',
+]);
+
+/** Default time a rotated-out secret keeps signing beside the new one. */
+export const defaultGracePeriodSeconds = 24 * 60 * 60;
+
+export class EndpointService {
+  constructor(
+    private readonly store: Store,
+    private readonly applications: ApplicationService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Finds an endpoint of an application by id or uid, or throws NotFoundError. */
+  async get(appIdOrUid: string, endpointIdOrUid: string): Promise<Endpoint> {
+    const application = await this.applications.get(appIdOrUid);
+    const endpoint = await this.store.endpoints.findByIdOrUid(application.id, endpointIdOrUid);
+    if (!endpoint) {
+      throw new NotFoundError('Endpoint');
+    }
+    return endpoint;
+  }
+
+  async create(appIdOrUid: string, input: EndpointInput): Promise<Endpoint> {
+    const application = await this.applications.get(appIdOrUid);
+    validateEndpointUrl(input.url);
+    const headers = validateHeaders(input.headers ?? {}, ['body', 'headers']);
+    const secret = input.secret ? normalizeSecret(input.secret, ['body', 'secret']) : generateSecret();
+    if (input.uid) {
+      await this.ensureUidFree(application.id, input.uid, undefined);
+    }
+
+    const now = this.clock();
+    const endpoint: Endpoint = {
+      id: createId('ep', now),
+      appId: application.id,
+      uid: input.uid ?? null,
+      url: input.url,
+      description: input.description ?? '',
+      disabled: input.disabled ?? false,
+      throttleRate: input.throttleRate ?? null,
+      eventTypes: emptyToNull(input.eventTypes),
+      channels: emptyToNull(input.channels),
+      metadata: input.metadata ?? {},
+      headers,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.endpoints.insert(endpoint, secret);
+    return endpoint;
+  }
+
+  /** Replaces an endpoint's fields (PUT). Headers and the secret are kept. */
+  async update(appIdOrUid: string, endpointIdOrUid: string, input: EndpointInput): Promise<Endpoint> {
+    const current = await this.get(appIdOrUid, endpointIdOrUid);
+    return this.save(current, {
+      url: input.url,
+      description: input.description ?? '',
+      uid: input.uid ?? null,
+      disabled: input.disabled ?? false,
+      throttleRate: input.throttleRate ?? null,
+      eventTypes: input.eventTypes ?? null,
+      channels: input.channels ?? null,
+      metadata: input.metadata ?? {},
+    });
+  }
+
+  /** Changes only the given fields (PATCH). */
+  async patch(appIdOrUid: string, endpointIdOrUid: string, patch: EndpointPatch): Promise<Endpoint> {
+    const current = await this.get(appIdOrUid, endpointIdOrUid);
+    return this.save(current, patch);
+  }
+
+  async delete(appIdOrUid: string, endpointIdOrUid: string): Promise<void> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    await this.store.endpoints.delete(endpoint.id);
+  }
+
+  async list(appIdOrUid: string, page: PageRequest): Promise<Page<Endpoint>> {
+    const application = await this.applications.get(appIdOrUid);
+    return this.store.endpoints.list(application.id, page);
+  }
+
+  /** Returns the endpoint's current signing secret. */
+  async getSecret(appIdOrUid: string, endpointIdOrUid: string): Promise<string> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    const [current] = await this.store.endpoints.activeSecrets(endpoint.id, this.clock());
+    if (!current) {
+      throw new NotFoundError('Endpoint secret');
+    }
+    return current.secret;
+  }
+
+  /**
+   * Replaces the signing secret. The old secret keeps signing beside the new one for
+   * `gracePeriodSeconds`, so receivers can switch without rejecting a webhook.
+   */
+  async rotateSecret(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    key: string | null | undefined,
+    gracePeriodSeconds: number = defaultGracePeriodSeconds,
+  ): Promise<void> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    const secret = key ? normalizeSecret(key, ['body', 'key']) : generateSecret();
+    const now = this.clock();
+    await this.store.endpoints.rotateSecret(endpoint.id, secret, now, now + gracePeriodSeconds * 1000);
+  }
+
+  async getHeaders(appIdOrUid: string, endpointIdOrUid: string): Promise<Record<string, string>> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    return endpoint.headers;
+  }
+
+  /** Replaces all custom headers (PUT). */
+  async setHeaders(appIdOrUid: string, endpointIdOrUid: string, headers: Record<string, string>): Promise<void> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    const validated = validateHeaders(headers, ['body', 'headers']);
+    await this.store.endpoints.update({ ...endpoint, headers: validated, updatedAt: this.clock() });
+  }
+
+  /** Sets the given headers and removes those whose value is null (PATCH). */
+  async patchHeaders(appIdOrUid: string, endpointIdOrUid: string, changes: Record<string, string | null>): Promise<void> {
+    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
+    const next: Record<string, string> = { ...endpoint.headers };
+    for (const [name, value] of Object.entries(changes)) {
+      const existing = Object.keys(next).find((key) => key.toLowerCase() === name.toLowerCase());
+      if (existing !== undefined) {
+        delete next[existing];
+      }
+      if (value !== null) {
+        next[name] = value;
+      }
+    }
+    const validated = validateHeaders(next, ['body', 'headers']);
+    await this.store.endpoints.update({ ...endpoint, headers: validated, updatedAt: this.clock() });
+  }
+
+  private async save(current: Endpoint, changes: EndpointPatch): Promise<Endpoint> {
+    if (changes.url !== undefined) {
+      validateEndpointUrl(changes.url);
+    }
+    if (changes.uid && changes.uid !== current.uid) {
+      await this.ensureUidFree(current.appId, changes.uid, current.id);
+    }
+    const next: Endpoint = {
+      ...current,
+      url: changes.url ?? current.url,
+      description: changes.description ?? current.description,
+      uid: changes.uid === undefined ? current.uid : changes.uid,
+      disabled: changes.disabled ?? current.disabled,
+      throttleRate: changes.throttleRate === undefined ? current.throttleRate : changes.throttleRate,
+      eventTypes: changes.eventTypes === undefined ? current.eventTypes : emptyToNull(changes.eventTypes),
+      channels: changes.channels === undefined ? current.channels : emptyToNull(changes.channels),
+      metadata: changes.metadata ?? current.metadata,
+      updatedAt: this.clock(),
+    };
+    await this.store.endpoints.update(next);
+    return next;
+  }
+
+  private async ensureUidFree(appId: string, uid: string, ownId: string | undefined): Promise<void> {
+    const holder = await this.store.endpoints.findByUid(appId, uid);
+    if (holder && holder.id !== ownId) {
+      throw new ConflictError(`An endpoint with uid "${uid}" already exists in this application.`);
+    }
+  }
+}
+
+function emptyToNull(list: string[] | null | undefined): string[] | null {
+  return list && list.length > 0 ? [...new Set(list)] : null;
+}
+
+function normalizeSecret(secret: string, loc: string[]): string {
+  try {
+    parseSecret(secret);
+  } catch (error) {
+    throw ValidationError.field(loc, error instanceof Error ? error.message : String(error));
+  }
+  return secret.startsWith('whsec_') ? secret : `whsec_${secret}`;
+}
+
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function validateHeaders(headers: Record<string, string>, loc: string[]): Record<string, string> {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) {
+      throw ValidationError.field([...loc, name], `"${name}" is not a valid header name.`);
+    }
+    if (reservedHeaders.has(name.toLowerCase())) {
+      throw ValidationError.field([...loc, name], `Header "${name}" is set by Hookline and cannot be overridden.`);
+    }
+    if (/[\r\n\0]/.test(value)) {
+      throw ValidationError.field([...loc, name], 'Header values must not contain line breaks or NUL characters.');
+    }
+  }
+  return headers;
+}

@@ -1,0 +1,48 @@
+/** One problem with a request field, in the shape of Svix's 422 `detail` items. */
+export interface FieldProblem {
+  /** Path to the field, such as `['body', 'url']`. */
+  loc: string[];
+  msg: string;
+  type: string;
+}
+
+/** Base class of errors that the API turns into 4xx responses. */
+export abstract class ServiceError extends Error {
+  abstract readonly statusCode: number;
+  abstract readonly code: string;
+}
+
+export class NotFoundError extends ServiceError {
+  readonly statusCode = 404;
+  readonly code = 'not_found';
+
+  constructor(what: string) {
+    super(`${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends ServiceError {
+  readonly statusCode = 409;
+  readonly code = 'conflict';
+
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Invalid input that passed the schema but breaks a rule, answered with 422. */
+export class ValidationError extends ServiceError {
+  readonly statusCode = 422;
+  readonly code = 'validation';
+
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((problem) => `${problem.loc.join('.')}: ${problem.msg}`).join('; '));
+    this.name = 'ValidationError';
+  }
+
+  static field(loc: string[], msg: string, type = 'value_error'): ValidationError {
+    return new ValidationError([{ loc, msg, type }]);
+  }
+}

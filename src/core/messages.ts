@@ -1,0 +1,101 @@
+import type { Queue } from '../queue/contract.js';
+import type { FanOutJob } from '../queue/jobs.js';
+import { createId } from '../store/ids.js';
+import type { MessagePageRequest } from '../store/repositories/messages.js';
+import type { Page } from '../store/pagination.js';
+import type { Application, Message } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { isUniqueViolation, type ApplicationInput, type ApplicationService } from './applications.js';
+import type { Clock } from './clock.js';
+import { ConflictError, NotFoundError } from './errors.js';
+
+export interface MessageInput {
+  eventType: string;
+  payload: unknown;
+  eventId?: string | null | undefined;
+  channels?: string[] | null | undefined;
+  tags?: string[] | null | undefined;
+  /** Creates the application when the one named in the path does not exist. */
+  application?: ApplicationInput | null | undefined;
+}
+
+export class MessageService {
+  constructor(
+    private readonly store: Store,
+    private readonly queue: Queue,
+    private readonly applications: ApplicationService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Stores a message and its fan-out job in one transaction. When this returns, the
+   * message is durable and will reach every subscribed endpoint.
+   */
+  async create(appIdOrUid: string, input: MessageInput): Promise<Message> {
+    const application = await this.resolveApplication(appIdOrUid, input.application);
+    if (input.eventId) {
+      const duplicate = await this.store.messages.findByEventId(application.id, input.eventId);
+      if (duplicate) {
+        throw new ConflictError(`A message with eventId "${input.eventId}" already exists: ${duplicate.id}.`);
+      }
+    }
+
+    const now = this.clock();
+    const message: Message = {
+      id: createId('msg', now),
+      appId: application.id,
+      eventType: input.eventType,
+      eventId: input.eventId ?? null,
+      payload: Buffer.from(JSON.stringify(input.payload), 'utf8'),
+      channels: input.channels && input.channels.length > 0 ? input.channels : null,
+      tags: input.tags && input.tags.length > 0 ? input.tags : null,
+      createdAt: now,
+    };
+
+    try {
+      await this.store.db.transaction().execute(async (transaction) => {
+        await this.store.messages.insert(message, transaction);
+        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: { msgId: message.id } }]);
+      });
+    } catch (error) {
+      if (input.eventId && isUniqueViolation(error)) {
+        throw new ConflictError(`A message with eventId "${input.eventId}" already exists.`);
+      }
+      throw error;
+    }
+    this.queue.notify('events');
+    return message;
+  }
+
+  async get(appIdOrUid: string, msgId: string): Promise<Message> {
+    const application = await this.applications.get(appIdOrUid);
+    const message = await this.findInApplication(application.id, msgId);
+    if (!message) {
+      throw new NotFoundError('Message');
+    }
+    return message;
+  }
+
+  async list(appIdOrUid: string, request: MessagePageRequest): Promise<Page<Message>> {
+    const application = await this.applications.get(appIdOrUid);
+    return this.store.messages.list(application.id, request);
+  }
+
+  /** Finds a message by id or by its eventId, as the Svix API allows. */
+  private async findInApplication(appId: string, msgIdOrEventId: string): Promise<Message | undefined> {
+    const byId = await this.store.messages.find(appId, msgIdOrEventId);
+    return byId ?? (await this.store.messages.findByEventId(appId, msgIdOrEventId));
+  }
+
+  private async resolveApplication(appIdOrUid: string, create: ApplicationInput | null | undefined): Promise<Application> {
+    const existing = await this.applications.find(appIdOrUid);
+    if (existing) {
+      return existing;
+    }
+    if (!create) {
+      throw new NotFoundError('Application');
+    }
+    const { application } = await this.applications.create({ ...create, uid: create.uid ?? appIdOrUid }, true);
+    return application;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Kysely, Selectable } from 'kysely';
+import { toPage, type Page, type PageRequest } from '../pagination.js';
+import type { Application } from '../records.js';
+import type { ApplicationTable, Database } from '../schema.js';
+
+function toApplication(row: Selectable<ApplicationTable>): Application {
+  return {
+    id: row.id,
+    uid: row.uid,
+    name: row.name,
+    throttleRate: row.throttle_rate,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRow(application: Application): Selectable<ApplicationTable> {
+  return {
+    id: application.id,
+    uid: application.uid,
+    name: application.name,
+    throttle_rate: application.throttleRate,
+    metadata: JSON.stringify(application.metadata),
+    created_at: application.createdAt,
+    updated_at: application.updatedAt,
+  };
+}
+
+export class ApplicationRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Finds an application by its id or, failing that, by its uid. */
+  async findByIdOrUid(idOrUid: string): Promise<Application | undefined> {
+    const row = await this.db
+      .selectFrom('application')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrUid), eb('uid', '=', idOrUid)]))
+      .orderBy('id')
+      .limit(2)
+      .execute();
+    const byId = row.find((candidate) => candidate.id === idOrUid);
+    const match = byId ?? row[0];
+    return match ? toApplication(match) : undefined;
+  }
+
+  async findByUid(uid: string): Promise<Application | undefined> {
+    const row = await this.db.selectFrom('application').selectAll().where('uid', '=', uid).executeTakeFirst();
+    return row ? toApplication(row) : undefined;
+  }
+
+  async insert(application: Application, db: Kysely<Database> = this.db): Promise<void> {
+    await db.insertInto('application').values(toRow(application)).execute();
+  }
+
+  async update(application: Application): Promise<void> {
+    const { id: _id, created_at: _created, ...changes } = toRow(application);
+    await this.db.updateTable('application').set(changes).where('id', '=', application.id).execute();
+  }
+
+  async list(page: PageRequest): Promise<Page<Application>> {
+    let query = this.db.selectFrom('application').selectAll();
+    if (page.iterator) {
+      query = query.where('id', page.order === 'ascending' ? '>' : '<', page.iterator);
+    }
+    const rows = await query
+      .orderBy('id', page.order === 'ascending' ? 'asc' : 'desc')
+      .limit(page.limit + 1)
+      .execute();
+    return toPage(rows.map(toApplication), page.limit, (application) => application.id, page.iterator);
+  }
+
+  /** Deletes an application with its endpoints, secrets, messages, deliveries and attempts. */
+  async deleteWithEverything(id: string): Promise<void> {
+    await this.db.transaction().execute(async (transaction) => {
+      const endpointIds = transaction.selectFrom('endpoint').select('id').where('app_id', '=', id);
+      await transaction.deleteFrom('endpoint_secret').where('endpoint_id', 'in', endpointIds).execute();
+      await transaction.deleteFrom('attempt').where('app_id', '=', id).execute();
+      await transaction.deleteFrom('delivery').where('app_id', '=', id).execute();
+      await transaction.deleteFrom('message').where('app_id', '=', id).execute();
+      await transaction.deleteFrom('endpoint').where('app_id', '=', id).execute();
+      await transaction.deleteFrom('token').where('app_id', '=', id).execute();
+      await transaction.deleteFrom('application').where('id', '=', id).execute();
+    });
+  }
+}

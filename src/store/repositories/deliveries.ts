@@ -1,0 +1,174 @@
+import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
+import type { Delivery, DeliveryStatus } from '../records.js';
+import type { Database, DeliveryTable } from '../schema.js';
+
+export function toDelivery(row: Selectable<DeliveryTable>): Delivery {
+  return {
+    id: row.id,
+    msgId: row.msg_id,
+    endpointId: row.endpoint_id,
+    appId: row.app_id,
+    status: row.status as DeliveryStatus,
+    attemptCount: row.attempt_count,
+    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export interface DeliveryCounts {
+  success: number;
+  pending: number;
+  fail: number;
+  sending: number;
+}
+
+export class DeliveryRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Inserts deliveries, skipping pairs (message, endpoint) that already have one, and
+   * returns the ones inserted. Fan-out that runs twice therefore creates nothing twice.
+   */
+  async insertMissing(deliveries: Delivery[], transaction: Transaction<Database>): Promise<Delivery[]> {
+    if (deliveries.length === 0) {
+      return [];
+    }
+    const inserted: Delivery[] = [];
+    // SQLite limits bound parameters per statement, so large fan-outs go in chunks.
+    for (let start = 0; start < deliveries.length; start += 500) {
+      const chunk = deliveries.slice(start, start + 500);
+      const rows = await transaction
+        .insertInto('delivery')
+        .values(
+          chunk.map((delivery) => ({
+            id: delivery.id,
+            msg_id: delivery.msgId,
+            endpoint_id: delivery.endpointId,
+            app_id: delivery.appId,
+            status: delivery.status,
+            attempt_count: delivery.attemptCount,
+            next_attempt_at: delivery.nextAttemptAt,
+            created_at: delivery.createdAt,
+            updated_at: delivery.updatedAt,
+          })),
+        )
+        .onConflict((conflict) => conflict.columns(['msg_id', 'endpoint_id']).doNothing())
+        .returningAll()
+        .execute();
+      inserted.push(...rows.map(toDelivery));
+    }
+    return inserted;
+  }
+
+  async findById(id: string): Promise<Delivery | undefined> {
+    const row = await this.db.selectFrom('delivery').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toDelivery(row) : undefined;
+  }
+
+  async find(msgId: string, endpointId: string): Promise<Delivery | undefined> {
+    const row = await this.db
+      .selectFrom('delivery')
+      .selectAll()
+      .where('msg_id', '=', msgId)
+      .where('endpoint_id', '=', endpointId)
+      .executeTakeFirst();
+    return row ? toDelivery(row) : undefined;
+  }
+
+  async listByMessage(msgId: string): Promise<Delivery[]> {
+    const rows = await this.db.selectFrom('delivery').selectAll().where('msg_id', '=', msgId).orderBy('endpoint_id').execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Sets status and next attempt time, unless the delivery already succeeded. */
+  async markStatus(
+    id: string,
+    status: DeliveryStatus,
+    nextAttemptAt: number | null,
+    now: number,
+    db: Kysely<Database> = this.db,
+  ): Promise<void> {
+    await db
+      .updateTable('delivery')
+      .set({ status, next_attempt_at: nextAttemptAt, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Counts an endpoint's deliveries by status, optionally created within a time range. */
+  async countByStatus(endpointId: string, since?: number, until?: number): Promise<DeliveryCounts> {
+    let query = this.db
+      .selectFrom('delivery')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('endpoint_id', '=', endpointId);
+    if (since !== undefined) {
+      query = query.where('created_at', '>=', since);
+    }
+    if (until !== undefined) {
+      query = query.where('created_at', '<', until);
+    }
+    const rows = await query.groupBy('status').execute();
+    const counts: DeliveryCounts = { success: 0, pending: 0, fail: 0, sending: 0 };
+    for (const row of rows) {
+      const key = (['success', 'pending', 'fail', 'sending'] as const)[row.status];
+      if (key) {
+        counts[key] = Number(row.count);
+      }
+    }
+    return counts;
+  }
+
+  /** Failed deliveries of an endpoint whose message was created in [since, until). */
+  async listFailedSince(endpointId: string, since: number, until: number | undefined): Promise<Delivery[]> {
+    let query = this.db
+      .selectFrom('delivery')
+      .selectAll()
+      .where('endpoint_id', '=', endpointId)
+      .where('status', '=', 2)
+      .where('created_at', '>=', since);
+    if (until !== undefined) {
+      query = query.where('created_at', '<', until);
+    }
+    const rows = await query.orderBy('id').execute();
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Lists an endpoint's deliveries newest message first, paged by message id, with optional
+   * status and message filters.
+   */
+  async listByEndpoint(
+    endpointId: string,
+    request: { limit: number; iterator?: string | undefined; status?: number | undefined; before?: number | undefined; after?: number | undefined; msgIds?: SelectQueryBuilder<Database, 'message', { id: string }> | undefined },
+  ): Promise<Delivery[]> {
+    let query = this.db.selectFrom('delivery').selectAll().where('endpoint_id', '=', endpointId);
+    if (request.iterator) {
+      query = query.where('msg_id', '<', request.iterator);
+    }
+    if (request.status !== undefined) {
+      query = query.where('status', '=', request.status);
+    }
+    if (request.before !== undefined) {
+      query = query.where('created_at', '<', request.before);
+    }
+    if (request.after !== undefined) {
+      query = query.where('created_at', '>', request.after);
+    }
+    if (request.msgIds) {
+      query = query.where('msg_id', 'in', request.msgIds);
+    }
+    const rows = await query.orderBy('msg_id', 'desc').limit(request.limit + 1).execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Lists a message's deliveries by endpoint id, for paging. */
+  async listByMessagePage(msgId: string, limit: number, iterator: string | undefined): Promise<Delivery[]> {
+    let query = this.db.selectFrom('delivery').selectAll().where('msg_id', '=', msgId);
+    if (iterator) {
+      query = query.where('endpoint_id', '>', iterator);
+    }
+    const rows = await query.orderBy('endpoint_id', 'asc').limit(limit + 1).execute();
+    return rows.map(toDelivery);
+  }
+}

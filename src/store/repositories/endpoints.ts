@@ -1,0 +1,169 @@
+import type { Kysely, Selectable } from 'kysely';
+import { createId } from '../ids.js';
+import { parseJsonColumn, toJsonColumn } from '../json.js';
+import { toPage, type Page, type PageRequest } from '../pagination.js';
+import type { Endpoint, EndpointSecret } from '../records.js';
+import type { Database, EndpointTable } from '../schema.js';
+
+function toEndpoint(row: Selectable<EndpointTable>): Endpoint {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    uid: row.uid,
+    url: row.url,
+    description: row.description,
+    disabled: row.disabled === 1,
+    throttleRate: row.throttle_rate,
+    eventTypes: parseJsonColumn<string[]>(row.event_types),
+    channels: parseJsonColumn<string[]>(row.channels),
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRow(endpoint: Endpoint): Selectable<EndpointTable> {
+  return {
+    id: endpoint.id,
+    app_id: endpoint.appId,
+    uid: endpoint.uid,
+    url: endpoint.url,
+    description: endpoint.description,
+    disabled: endpoint.disabled ? 1 : 0,
+    throttle_rate: endpoint.throttleRate,
+    event_types: toJsonColumn(endpoint.eventTypes),
+    channels: toJsonColumn(endpoint.channels),
+    metadata: JSON.stringify(endpoint.metadata),
+    headers: JSON.stringify(endpoint.headers),
+    created_at: endpoint.createdAt,
+    updated_at: endpoint.updatedAt,
+  };
+}
+
+export class EndpointRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Finds an endpoint of the application by id or uid. */
+  async findByIdOrUid(appId: string, idOrUid: string): Promise<Endpoint | undefined> {
+    const rows = await this.db
+      .selectFrom('endpoint')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where((eb) => eb.or([eb('id', '=', idOrUid), eb('uid', '=', idOrUid)]))
+      .limit(2)
+      .execute();
+    const match = rows.find((row) => row.id === idOrUid) ?? rows[0];
+    return match ? toEndpoint(match) : undefined;
+  }
+
+  async findById(id: string): Promise<Endpoint | undefined> {
+    const row = await this.db.selectFrom('endpoint').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  async findByUid(appId: string, uid: string): Promise<Endpoint | undefined> {
+    const row = await this.db
+      .selectFrom('endpoint')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('uid', '=', uid)
+      .executeTakeFirst();
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  /** Inserts an endpoint with its first signing secret. */
+  async insert(endpoint: Endpoint, secret: string): Promise<void> {
+    await this.db.transaction().execute(async (transaction) => {
+      await transaction.insertInto('endpoint').values(toRow(endpoint)).execute();
+      await transaction
+        .insertInto('endpoint_secret')
+        .values({
+          id: createId('sec'),
+          endpoint_id: endpoint.id,
+          secret,
+          created_at: endpoint.createdAt,
+          expires_at: null,
+        })
+        .execute();
+    });
+  }
+
+  async update(endpoint: Endpoint): Promise<void> {
+    const { id: _id, app_id: _app, created_at: _created, ...changes } = toRow(endpoint);
+    await this.db.updateTable('endpoint').set(changes).where('id', '=', endpoint.id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.transaction().execute(async (transaction) => {
+      await transaction.deleteFrom('endpoint_secret').where('endpoint_id', '=', id).execute();
+      await transaction.deleteFrom('endpoint').where('id', '=', id).execute();
+    });
+  }
+
+  async list(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
+    let query = this.db.selectFrom('endpoint').selectAll().where('app_id', '=', appId);
+    if (page.iterator) {
+      query = query.where('id', page.order === 'ascending' ? '>' : '<', page.iterator);
+    }
+    const rows = await query
+      .orderBy('id', page.order === 'ascending' ? 'asc' : 'desc')
+      .limit(page.limit + 1)
+      .execute();
+    return toPage(rows.map(toEndpoint), page.limit, (endpoint) => endpoint.id, page.iterator);
+  }
+
+  /** Enabled endpoints of an application, for fan-out. */
+  async listEnabled(appId: string, db: Kysely<Database> = this.db): Promise<Endpoint[]> {
+    const rows = await db
+      .selectFrom('endpoint')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('disabled', '=', 0)
+      .execute();
+    return rows.map(toEndpoint);
+  }
+
+  /**
+   * Signing secrets in force at `now`: the current one first, then rotated-out secrets
+   * whose grace period has not ended.
+   */
+  async activeSecrets(endpointId: string, now: number): Promise<EndpointSecret[]> {
+    const rows = await this.db
+      .selectFrom('endpoint_secret')
+      .selectAll()
+      .where('endpoint_id', '=', endpointId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .orderBy('created_at', 'desc')
+      .execute();
+    const secrets = rows.map((row) => ({
+      id: row.id,
+      endpointId: row.endpoint_id,
+      secret: row.secret,
+      createdAt: Number(row.created_at),
+      expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    }));
+    return secrets.sort((a, b) => Number(a.expiresAt !== null) - Number(b.expiresAt !== null));
+  }
+
+  /** Makes `secret` the current secret; the old one keeps signing until `oldExpiresAt`. */
+  async rotateSecret(endpointId: string, secret: string, now: number, oldExpiresAt: number): Promise<void> {
+    await this.db.transaction().execute(async (transaction) => {
+      await transaction
+        .updateTable('endpoint_secret')
+        .set({ expires_at: oldExpiresAt })
+        .where('endpoint_id', '=', endpointId)
+        .where('expires_at', 'is', null)
+        .execute();
+      await transaction
+        .deleteFrom('endpoint_secret')
+        .where('endpoint_id', '=', endpointId)
+        .where('expires_at', '<=', now)
+        .execute();
+      await transaction
+        .insertInto('endpoint_secret')
+        .values({ id: createId('sec'), endpoint_id: endpointId, secret, created_at: now, expires_at: null })
+        .execute();
+    });
+  }
+}

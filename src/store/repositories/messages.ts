@@ -1,0 +1,109 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { parseJsonColumn, toJsonColumn } from '../json.js';
+import { toPage, type Page } from '../pagination.js';
+import type { Message } from '../records.js';
+import type { Database, MessageTable } from '../schema.js';
+
+export function toMessage(row: Selectable<MessageTable>): Message {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    eventType: row.event_type,
+    eventId: row.event_id,
+    payload: Buffer.isBuffer(row.payload) ? row.payload : Buffer.from(row.payload),
+    channels: parseJsonColumn<string[]>(row.channels),
+    tags: parseJsonColumn<string[]>(row.tags),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Filters of message and attempt lists, as the Svix API names them. */
+export interface MessageFilter {
+  channel?: string | undefined;
+  eventTypes?: string[] | undefined;
+  /** Only items created before this time (ms). */
+  before?: number | undefined;
+  /** Only items created after this time (ms). */
+  after?: number | undefined;
+}
+
+export interface MessagePageRequest extends MessageFilter {
+  limit: number;
+  iterator?: string | undefined;
+}
+
+/**
+ * LIKE pattern that matches a channel inside a JSON array column, on SQLite and PostgreSQL.
+ * NOTE: `_` in a channel name is a LIKE wildcard, so `a_b` also matches a channel `axb`;
+ * channel names are validated to `[a-zA-Z0-9-_.]`, so `%` cannot occur.
+ */
+export function channelPattern(channel: string): string {
+  return `%${JSON.stringify(channel)}%`;
+}
+
+export class MessageRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(message: Message, transaction: Transaction<Database>): Promise<void> {
+    await transaction
+      .insertInto('message')
+      .values({
+        id: message.id,
+        app_id: message.appId,
+        event_type: message.eventType,
+        event_id: message.eventId,
+        payload: message.payload,
+        channels: toJsonColumn(message.channels),
+        tags: toJsonColumn(message.tags),
+        created_at: message.createdAt,
+      })
+      .execute();
+  }
+
+  async find(appId: string, id: string): Promise<Message | undefined> {
+    const row = await this.db
+      .selectFrom('message')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
+  async findById(id: string): Promise<Message | undefined> {
+    const row = await this.db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
+  async findByEventId(appId: string, eventId: string): Promise<Message | undefined> {
+    const row = await this.db
+      .selectFrom('message')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
+  /** Lists an application's messages, newest first. */
+  async list(appId: string, request: MessagePageRequest): Promise<Page<Message>> {
+    let query = this.db.selectFrom('message').selectAll().where('app_id', '=', appId);
+    if (request.iterator) {
+      query = query.where('id', '<', request.iterator);
+    }
+    if (request.channel !== undefined) {
+      query = query.where('channels', 'like', channelPattern(request.channel));
+    }
+    if (request.eventTypes && request.eventTypes.length > 0) {
+      query = query.where('event_type', 'in', request.eventTypes);
+    }
+    if (request.before !== undefined) {
+      query = query.where('created_at', '<', request.before);
+    }
+    if (request.after !== undefined) {
+      query = query.where('created_at', '>', request.after);
+    }
+    const rows = await query.orderBy('id', 'desc').limit(request.limit + 1).execute();
+    return toPage(rows.map(toMessage), request.limit, (message) => message.id, request.iterator);
+  }
+}
