@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { answer, startReceiver, type Receiver } from '../delivery/receiver.js';
+import { startTestHookline, waitFor, type TestHookline } from '../helpers/hookline.js';
+
+let hookline: TestHookline;
+let receiver: Receiver;
+
+before(async () => {
+  hookline = await startTestHookline();
+  receiver = await startReceiver(answer(204));
+});
+
+after(async () => {
+  await hookline.destroy();
+  await receiver.close();
+});
+
+test('message reaches subscribed endpoint signed', async () => {
+  const app = await hookline.request('POST', '/api/v1/app', { name: 'Pipeline', uid: 'pipeline' });
+  assert.equal(app.status, 201);
+  const endpoint = await hookline.request('POST', '/api/v1/app/pipeline/endpoint', {
+    url: `http://127.0.0.1:${receiver.port}/hook`,
+  });
+  assert.equal(endpoint.status, 201);
+  const secret = await hookline.request('GET', `/api/v1/app/pipeline/endpoint/${endpoint.body.id}/secret`);
+
+  const message = await hookline.request('POST', '/api/v1/app/pipeline/msg', { eventType: 'trap.set', payload: { n: 1 } });
+  assert.equal(message.status, 202);
+
+  await waitFor(() => receiver.requests.length === 1, 10_000, 'the webhook');
+  const received = receiver.requests[0];
+  assert.ok(received);
+  assert.equal(received.headers['webhook-id'], message.body.id);
+  assert.equal(received.body.toString('utf8'), '{"n":1}');
+  const verified = new Webhook(secret.body.key).verify(received.body.toString('utf8'), {
+    'webhook-id': String(received.headers['webhook-id']),
+    'webhook-timestamp': String(received.headers['webhook-timestamp']),
+    'webhook-signature': String(received.headers['webhook-signature']),
+  });
+  assert.deepEqual(verified, { n: 1 });
+});
