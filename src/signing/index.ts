@@ -1,0 +1,19 @@
+export {
+  SECRET_PREFIX,
+  MIN_SECRET_BYTES,
+  MAX_SECRET_BYTES,
+  InvalidSecretError,
+  formatSecret,
+  generateSecret,
+  parseSecret,
+  validateSecret,
+} from './secret.js';
+export { sign, signatureHeader, computeSignatureDigest, type SigningKey } from './signature.js';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  verify,
+  type VerifyFailure,
+  type VerifyOptions,
+  type VerifyResult,
+  type WebhookHeaders,
+} from './verify.js';
