@@ -27,7 +27,7 @@ const boundaryRules = Object.entries(forbidden).map(([folder, targets]) => ({
         patterns: [
           {
             group: targets.flatMap((target) => [`../${target}/*`, `../../${target}/*`, `../../${target}/**`]),
-            message: `src/${folder} may not import this folder: dependencies in src/ point one way (see docs/architecture.md).`,
+            message: `src/${folder} may not import this folder: dependencies in src/ point one way (see Layout in README.md).`,
           },
         ],
       },
