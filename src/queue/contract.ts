@@ -19,15 +19,18 @@ export interface Job<T> {
   id: string;
   queue: QueueName;
   data: T;
-  /** How many times this job has been claimed, counting this claim. */
+  /**
+   * How many times this job has been claimed, counting this claim. A claim that a closing
+   * consumer aborted and returned to the queue is not counted.
+   */
   attempts: number;
 }
 
 /**
  * What a handler decides about its job. Returning nothing completes and removes the job;
  * `{ retryAt }` keeps the job under the same id and runs it again at that time.
- * A handler throws only for faults of Hookline's own infrastructure: the queue then
- * runs the job again after a short backoff.
+ * A handler throws only for faults of Hookline's own infrastructure. The queue then logs
+ * the error with the `queue` and `jobId` and runs the job again after a short backoff.
  */
 export type JobOutcome = void | { retryAt: number };
 
@@ -42,7 +45,8 @@ export interface ConsumerOptions {
 export interface Consumer {
   /**
    * Stops claiming jobs and waits up to `timeoutMs` for running handlers. Handlers still
-   * running then are aborted through their signal and their jobs return to the queue.
+   * running then are aborted through their signal, and their jobs return to the queue at
+   * their current run time without counting an attempt.
    */
   close(timeoutMs: number): Promise<void>;
 }
@@ -81,7 +85,7 @@ export interface Queue {
 
   counts(queue: QueueName): Promise<QueueCounts>;
 
-  /** Removes a waiting or delayed job. A job being run is not interrupted. */
+  /** Removes a waiting or delayed job. A job being run is neither interrupted nor removed. */
   remove(queue: QueueName, id: string): Promise<void>;
 
   /** Closes every consumer (see Consumer.close) and releases connections. */

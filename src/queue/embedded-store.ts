@@ -1,0 +1,239 @@
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import type { QueueCounts } from './contract.js';
+import type { Database } from '../store/schema.js';
+
+// The statements of the embedded queue driver on the `job` table. They are written in the
+// SQL that SQLite and PostgreSQL share. Every statement that settles a claim matches the
+// owner and the version it claimed, so a claim that was lost or replaced changes nothing.
+
+/** Rows per statement when a batch is written. It keeps OR chains below SQLite's expression depth limit of 1000. */
+const rowsPerStatement = 100;
+
+export interface JobRow {
+  id: string;
+  /** JSON text of the job data. */
+  data: string;
+  runAt: number;
+}
+
+export interface ClaimedRow {
+  id: string;
+  data: string;
+  runAt: number;
+  attempts: number;
+  version: number;
+}
+
+/** A claim to settle: the job id and the version that was claimed. */
+export interface ClaimKey {
+  id: string;
+  version: number;
+}
+
+export interface ClaimScope {
+  queue: string;
+  /** The lease owner that made the claims. */
+  owner: string;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    chunks.push(items.slice(start, start + size));
+  }
+  return chunks;
+}
+
+function isClaimable(eb: ExpressionBuilder<Database, 'job'>, now: number) {
+  return eb.and([eb('run_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
+}
+
+function matchesClaims(eb: ExpressionBuilder<Database, 'job'>, claims: readonly ClaimKey[]) {
+  return eb.and([
+    eb('id', 'in', claims.map((claim) => claim.id)),
+    eb.or(claims.map((claim) => eb.and([eb('id', '=', claim.id), eb('version', '=', claim.version)]))),
+  ]);
+}
+
+/**
+ * Inserts jobs or replaces them by (queue, id). A replaced job gets the new data and run
+ * time, a new version and no lease, so it can be claimed again at its new run time while
+ * the old claim can no longer settle it. `rows` must not repeat an id, because PostgreSQL
+ * rejects an upsert that touches one row twice.
+ */
+export async function upsertJobs(db: Kysely<Database>, queue: string, rows: readonly JobRow[], now: number): Promise<void> {
+  for (const batch of chunk(rows, rowsPerStatement)) {
+    await db
+      .insertInto('job')
+      .values(
+        batch.map((row) => ({
+          queue,
+          id: row.id,
+          data: row.data,
+          run_at: row.runAt,
+          attempts: 0,
+          lease_owner: null,
+          lease_until: null,
+          created_at: now,
+        })),
+      )
+      .onConflict((conflict) =>
+        conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
+          data: eb.ref('excluded.data'),
+          run_at: eb.ref('excluded.run_at'),
+          version: eb('job.version', '+', 1),
+          lease_owner: null,
+          lease_until: null,
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Claims up to `limit` due jobs in one statement, earliest run time first. A job is due
+ * when its run time has come and it has no lease or its lease has ended. Each claim gets a
+ * lease until `now + leaseMs` and counts one attempt. Returns the claimed rows sorted by run time.
+ */
+export async function claimDueJobs(
+  db: Kysely<Database>,
+  scope: ClaimScope,
+  options: { limit: number; leaseMs: number; now: number },
+): Promise<ClaimedRow[]> {
+  const { limit, leaseMs, now } = options;
+
+  // NOTE: on PostgreSQL this subquery needs `for update skip locked`. Without it, two
+  // workers can select the same rows and both claim them. With it, each locks the rows it
+  // selects, after checking them again on their latest version, and skips rows locked by
+  // another worker. SQLite rejects the clause and needs none, because one statement holds
+  // the database's write lock throughout.
+  const dueIds = db
+    .selectFrom('job')
+    .select('id')
+    .where('queue', '=', scope.queue)
+    .where((eb) => isClaimable(eb, now))
+    .orderBy('run_at')
+    .limit(limit);
+
+  const rows = await db
+    .updateTable('job')
+    .set((eb) => ({
+      lease_owner: scope.owner,
+      lease_until: now + leaseMs,
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('queue', '=', scope.queue)
+    .where('id', 'in', dueIds)
+    .returning(['id', 'data', 'run_at', 'attempts', 'version'])
+    .execute();
+
+  // UPDATE ... RETURNING gives rows in no defined order.
+  return rows
+    .map((row) => ({ id: row.id, data: row.data, runAt: Number(row.run_at), attempts: row.attempts, version: row.version }))
+    .sort((left, right) => left.runAt - right.runAt);
+}
+
+/** Deletes completed jobs, unless they were replaced or claimed by another owner since. */
+export async function deleteClaimedJobs(db: Kysely<Database>, scope: ClaimScope, claims: readonly ClaimKey[]): Promise<void> {
+  for (const batch of chunk(claims, rowsPerStatement)) {
+    await db
+      .deleteFrom('job')
+      .where('queue', '=', scope.queue)
+      .where('lease_owner', '=', scope.owner)
+      .where((eb) => matchesClaims(eb, batch))
+      .execute();
+  }
+}
+
+/** Ends a claim and sets the job's next run time. Returns whether the claim was still valid. */
+export async function rescheduleClaimedJob(
+  db: Kysely<Database>,
+  scope: ClaimScope,
+  claim: ClaimKey,
+  runAt: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('job')
+    .set({ run_at: runAt, lease_owner: null, lease_until: null })
+    .where('queue', '=', scope.queue)
+    .where('id', '=', claim.id)
+    .where('version', '=', claim.version)
+    .where('lease_owner', '=', scope.owner)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Returns claimed jobs to the queue at their current run time and takes back the attempt
+ * that claiming counted, so a shutdown does not use up a job's attempts.
+ */
+export async function releaseClaimedJobs(db: Kysely<Database>, scope: ClaimScope, claims: readonly ClaimKey[]): Promise<void> {
+  for (const batch of chunk(claims, rowsPerStatement)) {
+    await db
+      .updateTable('job')
+      .set((eb) => ({ lease_owner: null, lease_until: null, attempts: eb('attempts', '-', 1) }))
+      .where('queue', '=', scope.queue)
+      .where('lease_owner', '=', scope.owner)
+      .where((eb) => matchesClaims(eb, batch))
+      .execute();
+  }
+}
+
+/** Moves the lease end of jobs still leased to this owner to `leaseUntil`. */
+export async function extendLeases(db: Kysely<Database>, scope: ClaimScope, ids: readonly string[], leaseUntil: number): Promise<void> {
+  for (const batch of chunk(ids, rowsPerStatement)) {
+    await db
+      .updateTable('job')
+      .set({ lease_until: leaseUntil })
+      .where('queue', '=', scope.queue)
+      .where('lease_owner', '=', scope.owner)
+      .where('id', 'in', batch)
+      .execute();
+  }
+}
+
+/** Returns the earliest run time after `now` in a queue, or undefined when no job is delayed. */
+export async function findNextRunAt(db: Kysely<Database>, queue: string, now: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('job')
+    .select((eb) => eb.fn.min('run_at').as('next'))
+    .where('queue', '=', queue)
+    .where('run_at', '>', now)
+    .executeTakeFirst();
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+}
+
+/**
+ * Counts a queue's jobs by state. It reads every row of the queue, so it suits status pages
+ * and metrics rather than a hot path.
+ */
+export async function countJobs(db: Kysely<Database>, queue: string, now: number): Promise<QueueCounts> {
+  const leased = sql<boolean>`lease_until is not null and lease_until >= ${now}`;
+  const row = await db
+    .selectFrom('job')
+    .select([
+      sql<number | string | null>`sum(case when ${leased} then 1 else 0 end)`.as('active'),
+      sql<number | string | null>`sum(case when not (${leased}) and run_at > ${now} then 1 else 0 end)`.as('delayed'),
+      sql<number | string | null>`sum(case when not (${leased}) and run_at <= ${now} then 1 else 0 end)`.as('waiting'),
+    ])
+    .where('queue', '=', queue)
+    .executeTakeFirstOrThrow();
+
+  // SUM is null over no rows, and PostgreSQL returns it as a string.
+  return {
+    waiting: Number(row.waiting ?? 0),
+    delayed: Number(row.delayed ?? 0),
+    active: Number(row.active ?? 0),
+  };
+}
+
+/** Deletes a job unless it is under an unexpired lease. Returns whether a job was deleted. */
+export async function deleteUnleasedJob(db: Kysely<Database>, queue: string, id: string, now: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom('job')
+    .where('queue', '=', queue)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
