@@ -1,11 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
+import { outboxMigration } from './migrations/0002-outbox.js';
 import type { Database } from './schema.js';
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(dialect),
+    '0002-outbox': outboxMigration(dialect),
   };
 }
 

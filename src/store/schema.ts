@@ -16,6 +16,7 @@ export interface Database {
   idempotency_key: IdempotencyKeyTable;
   job: JobTable;
   trap: TrapTable;
+  outbox: OutboxTable;
 }
 
 export interface ApplicationTable {
@@ -167,4 +168,15 @@ export interface TrapTable {
   status: string;
   created_at: number;
   updated_at: number;
+}
+
+/** Jobs waiting to be moved to a queue outside the database, in commit order. */
+export interface OutboxTable {
+  seq: Generated<number>;
+  queue: string;
+  job_id: string;
+  /** JSON job data. */
+  data: string;
+  run_at: number;
+  created_at: number;
 }
