@@ -25,19 +25,56 @@ function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
 
 export const pathIdentifier = z.string().min(1).max(256);
 
-export const applicationIn = z.object({
-  name: z.string().min(1),
-  uid: uid.nullish(),
-  throttleRate: throttleRate.nullish(),
-  metadata: metadata.optional(),
-});
+// The svix client libraries (v1.x) send `rateLimit` and `filterTypes` where the Svix
+// server's OpenAPI spec names the fields `throttleRate` and `eventTypes`. Both names are
+// accepted and folded into the spec's name, which wins when a request sends both.
+const rateLimitAlias = throttleRate.nullish().describe('Same as throttleRate, under the name the svix client libraries send.');
+const filterTypesAlias = (item: z.ZodType<string>) =>
+  uniqueList(item).nullish().describe('Same as eventTypes, under the name the svix client libraries send.');
 
-export const applicationPatch = z.object({
-  name: z.string().min(1).optional(),
-  uid: uid.nullish(),
-  throttleRate: throttleRate.nullish(),
-  metadata: metadata.optional(),
-});
+interface RateLimitFields {
+  throttleRate?: number | null | undefined;
+  rateLimit?: number | null | undefined;
+}
+
+interface FilterTypesFields {
+  eventTypes?: string[] | null | undefined;
+  filterTypes?: string[] | null | undefined;
+}
+
+function foldRateLimit<T extends RateLimitFields>(input: T): Omit<T, 'rateLimit'> {
+  const { rateLimit, ...rest } = input;
+  return rest.throttleRate === undefined && rateLimit !== undefined ? { ...rest, throttleRate: rateLimit } : rest;
+}
+
+function foldFilterTypes<T extends FilterTypesFields>(input: T): Omit<T, 'filterTypes'> {
+  const { filterTypes, ...rest } = input;
+  return rest.eventTypes === undefined && filterTypes !== undefined ? { ...rest, eventTypes: filterTypes } : rest;
+}
+
+function foldEndpointAliases<T extends RateLimitFields & FilterTypesFields>(input: T) {
+  return foldFilterTypes(foldRateLimit(input));
+}
+
+export const applicationIn = z
+  .object({
+    name: z.string().min(1),
+    uid: uid.nullish(),
+    throttleRate: throttleRate.nullish(),
+    rateLimit: rateLimitAlias,
+    metadata: metadata.optional(),
+  })
+  .transform(foldRateLimit);
+
+export const applicationPatch = z
+  .object({
+    name: z.string().min(1).optional(),
+    uid: uid.nullish(),
+    throttleRate: throttleRate.nullish(),
+    rateLimit: rateLimitAlias,
+    metadata: metadata.optional(),
+  })
+  .transform(foldRateLimit);
 
 export const eventTypeIn = z.object({
   name: eventTypeName,
@@ -57,22 +94,38 @@ const endpointFields = {
   uid: uid.nullish(),
   disabled: z.boolean().optional(),
   throttleRate: throttleRate.nullish(),
+  rateLimit: rateLimitAlias,
   eventTypes: uniqueList(eventTypeName).nullish(),
+  filterTypes: filterTypesAlias(eventTypeName),
   channels: uniqueList(channel, 10).nullish(),
   metadata: metadata.optional(),
 };
 
-export const endpointIn = z.object({
-  ...endpointFields,
-  secret: secret.nullish(),
-  headers: z.record(z.string(), z.string()).optional(),
-});
+export const endpointIn = z
+  .object({
+    ...endpointFields,
+    secret: secret.nullish(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .transform(foldEndpointAliases);
 
-export const endpointUpdate = z.object(endpointFields);
-export const endpointPatch = z.object(endpointFields).partial();
+export const endpointUpdate = z.object(endpointFields).transform(foldEndpointAliases);
+export const endpointPatch = z.object(endpointFields).partial().transform(foldEndpointAliases);
 
 export const endpointHeadersIn = z.object({ headers: z.record(z.string(), z.string()) });
-export const endpointHeadersPatchIn = z.object({ headers: z.record(z.string(), z.string().nullable()) });
+
+/**
+ * Headers to set and headers to remove. A null value removes a header, as in the spec, and
+ * so does a name in `deleteHeaders`, which the svix client libraries send.
+ */
+export const endpointHeadersPatchIn = z
+  .object({
+    headers: z.record(z.string(), z.string().nullable()),
+    deleteHeaders: z.array(z.string().min(1).max(256)).max(100).optional(),
+  })
+  .transform(({ headers, deleteHeaders = [] }) => ({
+    headers: Object.fromEntries([...Object.entries(headers), ...deleteHeaders.map((name) => [name, null] as const)]),
+  }));
 
 export const secretRotateIn = z
   .object({

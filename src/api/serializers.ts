@@ -5,12 +5,16 @@ import type { Page } from '../store/pagination.js';
 
 const iso = (milliseconds: number): string => new Date(milliseconds).toISOString();
 
+// `rateLimit` and `filterTypes` repeat `throttleRate` and `eventTypes` under the names
+// that the svix client libraries (v1.x) read. The spec's names stay the main ones.
+
 export function applicationOut(application: Application) {
   return {
     id: application.id,
     uid: application.uid,
     name: application.name,
     throttleRate: application.throttleRate,
+    rateLimit: application.throttleRate,
     metadata: application.metadata,
     createdAt: iso(application.createdAt),
     updatedAt: iso(application.updatedAt),
@@ -38,7 +42,9 @@ export function endpointOut(endpoint: Endpoint) {
     description: endpoint.description,
     disabled: endpoint.disabled,
     throttleRate: endpoint.throttleRate,
+    rateLimit: endpoint.throttleRate,
     eventTypes: endpoint.eventTypes,
+    filterTypes: endpoint.eventTypes,
     channels: endpoint.channels,
     metadata: endpoint.metadata,
     version: 1,
@@ -111,6 +117,7 @@ export const applicationOutSchema = z.object({
   uid: z.string().nullable(),
   name: z.string(),
   throttleRate: z.number().int().nullable(),
+  rateLimit: z.number().int().nullable().describe('Same as throttleRate, for the svix client libraries'),
   metadata: z.record(z.string(), z.string()),
   createdAt: date,
   updatedAt: date,
@@ -132,7 +139,9 @@ export const endpointOutSchema = z.object({
   description: z.string(),
   disabled: z.boolean(),
   throttleRate: z.number().int().nullable(),
+  rateLimit: z.number().int().nullable().describe('Same as throttleRate, for the svix client libraries'),
   eventTypes: z.array(z.string()).nullable(),
+  filterTypes: z.array(z.string()).nullable().describe('Same as eventTypes, for the svix client libraries'),
   channels: z.array(z.string()).nullable(),
   metadata: z.record(z.string(), z.string()),
   version: z.number().int(),
