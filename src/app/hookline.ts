@@ -20,11 +20,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Consumer } from '../queue/contract.js';
 import { EmbeddedQueue } from '../queue/embedded-queue.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
-import { migrateToLatest } from '../store/migrate.js';
-import { openSqlite } from '../store/sqlite.js';
-import { createStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { resolveAdminToken } from './admin-token.js';
-import { sqlitePath } from './migrate.js';
+import { describeStore, openStore, storeDialect } from './open-store.js';
 import { version } from './version.js';
 
 /** Which parts of Hookline a process runs. */
@@ -61,13 +59,12 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
 
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const databasePath = sqlitePath(config);
-  const { db } = openSqlite(databasePath);
-  const applied = await migrateToLatest(db, 'sqlite');
-  if (applied.length > 0) {
-    logger.info({ migrations: applied }, 'Database migrated');
+  const scaled = config.redisUrl !== undefined || config.eventsRedisUrl !== undefined;
+  if (storeDialect(config) === 'postgres' && !scaled) {
+    throw new Error('DATABASE_URL names PostgreSQL but REDIS_URL is not set: the scaled mode needs both. Set REDIS_URL, or unset DATABASE_URL for the embedded mode.');
   }
-  const store = createStore(db, 'sqlite');
+  const store = await openStore(config, logger);
+  const db = store.db;
 
   const queue = new EmbeddedQueue({
     db,
@@ -153,7 +150,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     });
     const address = await server.listen({ host: config.host, port: config.port });
     url = address;
-    logger.info({ url: address, mode: 'embedded', roles }, `Hookline ${version} listening on ${address}`);
+    logger.info({ url: address, mode: 'embedded', store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
   } else {
     logger.info({ mode: 'embedded', roles }, `Hookline ${version} worker started`);
   }
@@ -161,10 +158,11 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   let closing: Promise<void> | undefined;
   const close = async () => {
     logger.info('Shutting down: no new requests or jobs are taken');
-    if (server) {
-      await server.close();
-    }
-    await Promise.all(consumers.map((consumer) => consumer.close(config.shutdownTimeout)));
+    // The server and the consumers stop together, so the shutdown timeout bounds both.
+    await Promise.all([
+      server ? closeServer(server, config.shutdownTimeout, logger) : undefined,
+      ...consumers.map((consumer) => consumer.close(config.shutdownTimeout)),
+    ]);
     await queue.close(config.shutdownTimeout);
     await sender.close();
     await store.destroy();
@@ -177,4 +175,25 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     url,
     close: () => (closing ??= close()),
   };
+}
+
+/**
+ * Closes the HTTP server, letting requests in progress finish for up to `timeoutMs`.
+ * Connections still open then are destroyed, because a client that never finishes
+ * sending its request would otherwise keep the process alive.
+ */
+async function closeServer(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  const closed = server.close();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+
+  const expired = await Promise.race([closed.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (expired) {
+    logger.warn({ timeoutMs }, 'Closed the HTTP connections still open at the shutdown deadline');
+    server.server.closeAllConnections();
+    await closed;
+  }
 }

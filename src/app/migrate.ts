@@ -1,18 +1,18 @@
-import { join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { openPostgres } from '../store/postgres.js';
 import { openSqlite } from '../store/sqlite.js';
-
-/** Path of the SQLite database: DATABASE_URL's sqlite:PATH, else hookline.db in the data folder. */
-export function sqlitePath(config: Readonly<Config>): string {
-  return config.databaseUrl ? config.databaseUrl.slice('sqlite:'.length) : join(resolve(config.dataDir), 'hookline.db');
-}
+import { sqlitePath, storeDialect } from './open-store.js';
 
 /** Applies pending migrations to the configured store and returns their names. */
 export async function migrateStore(config: Readonly<Config>): Promise<string[]> {
-  const { db } = openSqlite(sqlitePath(config));
+  const dialect = storeDialect(config);
+  const db =
+    dialect === 'postgres'
+      ? (await openPostgres(config.databaseUrl ?? '', { poolSize: 1 })).db
+      : openSqlite(sqlitePath(config)).db;
   try {
-    return await migrateToLatest(db, 'sqlite');
+    return await migrateToLatest(db, dialect);
   } finally {
     await db.destroy();
   }

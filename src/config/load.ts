@@ -6,6 +6,11 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  eventsRedisUrl: string | undefined;
+  webhooksRedisUrl: string | undefined;
+  redisPrefix: string;
   adminToken: string | undefined;
   allowPrivateNetworks: readonly string[];
   retrySchedule: readonly number[];
@@ -40,7 +45,8 @@ function read<T>(definition: Setting<T>, environment: NodeJS.ProcessEnv, problem
     return definition.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const shown = definition.name.includes('TOKEN') ? '(hidden)' : JSON.stringify(text);
+    // Tokens and URLs (which may carry a password) are never echoed.
+    const shown = /TOKEN|_URL$/.test(definition.name) ? '(value hidden)' : JSON.stringify(text);
     problems.push(`${definition.name}=${shown} is invalid: ${reason}.`);
     return undefined;
   }
@@ -66,6 +72,14 @@ export function loadConfig(
     problems.push(
       `HOOKLINE_QUEUE_LEASE (${config.queueLease} ms) must be longer than HOOKLINE_REQUEST_TIMEOUT (${config.requestTimeout} ms), so an attempt is never sent twice at once.`,
     );
+  }
+  const queueUrls = [config.redisUrl, config.eventsRedisUrl, config.webhooksRedisUrl];
+  if (problems.length === 0 && queueUrls.some((url) => url !== undefined) && queueUrls[0] === undefined) {
+    if (config.eventsRedisUrl === undefined || config.webhooksRedisUrl === undefined) {
+      problems.push(
+        'HOOKLINE_EVENTS_REDIS_URL and HOOKLINE_WEBHOOKS_REDIS_URL must both be set unless REDIS_URL is, so both queues know their Redis server.',
+      );
+    }
   }
   if (problems.length > 0) {
     throw new ConfigError(problems);

@@ -156,12 +156,58 @@ export const settings = {
     unit: 'URL',
     defaultText: undefined,
     description:
-      'Store to use instead of the SQLite file in the data folder. Only sqlite:PATH is accepted so far; PostgreSQL URLs are rejected until its driver lands.',
+      'Store to use instead of the SQLite file in the data folder: postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL (scaled mode), or sqlite:PATH for another SQLite file.',
     parse: (text) => {
-      if (text.startsWith('sqlite:')) {
+      if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) {
         return text;
       }
-      throw new Error('expected sqlite:PATH; the PostgreSQL store is not available in this version');
+      if (/^postgres(ql)?:\/\/./.test(text)) {
+        parseUrl(['postgres:', 'postgresql:'])(text);
+        return text;
+      }
+      throw new Error('expected postgres://USER@HOST:PORT/DATABASE or sqlite:PATH');
+    },
+  }),
+  databasePoolSize: setting({
+    name: 'HOOKLINE_DATABASE_POOL_SIZE',
+    unit: 'connections',
+    defaultText: '10',
+    description:
+      'PostgreSQL connections this process keeps open. Every API and worker process has its own pool, so the server needs at least the sum over all processes.',
+    parse: parseInteger(1, 1_000),
+  }),
+  redisUrl: setting({
+    name: 'REDIS_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description:
+      'Redis server for the BullMQ queues (scaled mode), such as redis://127.0.0.1:6379. When unset, Hookline uses the embedded queue in its database.',
+    parse: parseUrl(['redis:', 'rediss:']),
+  }),
+  eventsRedisUrl: setting({
+    name: 'HOOKLINE_EVENTS_REDIS_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description: 'Redis server for the `events` queue (fan-out), overriding REDIS_URL for that queue.',
+    parse: parseUrl(['redis:', 'rediss:']),
+  }),
+  webhooksRedisUrl: setting({
+    name: 'HOOKLINE_WEBHOOKS_REDIS_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description: 'Redis server for the `webhooks` queue (delivery attempts), overriding REDIS_URL for that queue.',
+    parse: parseUrl(['redis:', 'rediss:']),
+  }),
+  redisPrefix: setting({
+    name: 'HOOKLINE_REDIS_PREFIX',
+    unit: 'string',
+    defaultText: 'hookline',
+    description: 'Prefix of every Redis key Hookline writes, so several installations can share one Redis.',
+    parse: (text) => {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(text)) {
+        throw new Error('expected 1 to 64 letters, digits or the characters _ . : -');
+      }
+      return text;
     },
   }),
   adminToken: setting({

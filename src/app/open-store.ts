@@ -1,0 +1,56 @@
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../observability/logger.js';
+import type { Dialect } from '../store/dialect.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { openPostgres } from '../store/postgres.js';
+import { openSqlite } from '../store/sqlite.js';
+import { createStore, type Store } from '../store/store.js';
+
+/** Path of the SQLite database: DATABASE_URL's sqlite:PATH, else hookline.db in the data folder. */
+export function sqlitePath(config: Readonly<Config>): string {
+  return config.databaseUrl?.startsWith('sqlite:')
+    ? config.databaseUrl.slice('sqlite:'.length)
+    : join(resolve(config.dataDir), 'hookline.db');
+}
+
+export function storeDialect(config: Readonly<Config>): Dialect {
+  return config.databaseUrl !== undefined && /^postgres(ql)?:/.test(config.databaseUrl) ? 'postgres' : 'sqlite';
+}
+
+/** Describes the store for logs, without credentials. */
+export function describeStore(config: Readonly<Config>): string {
+  if (storeDialect(config) === 'sqlite') {
+    return `sqlite:${sqlitePath(config)}`;
+  }
+  const url = new URL(config.databaseUrl ?? '');
+  return `postgres://${url.host}${url.pathname}`;
+}
+
+/**
+ * Opens the configured store and applies pending migrations. On PostgreSQL the migrator
+ * holds an advisory lock, so processes that start together migrate once.
+ */
+export async function openStore(config: Readonly<Config>, logger: Logger): Promise<Store> {
+  const dialect = storeDialect(config);
+  const db =
+    dialect === 'postgres'
+      ? (
+          await openPostgres(config.databaseUrl ?? '', {
+            poolSize: config.databasePoolSize,
+            onError: (error) => logger.warn({ err: error }, 'An idle PostgreSQL connection failed; the pool replaces it'),
+          })
+        ).db
+      : openSqlite(sqlitePath(config)).db;
+
+  try {
+    const applied = await migrateToLatest(db, dialect);
+    if (applied.length > 0) {
+      logger.info({ migrations: applied, store: describeStore(config) }, 'Database migrated');
+    }
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return createStore(db, dialect);
+}
