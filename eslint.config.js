@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Which folders of src/ each folder may not import. Dependencies point one way:
-// cli → app → api and the consumers → core and delivery → store, queue, signing.
+// cli → app → api and the consumers → core and delivery → store, queue, cache, signing.
 // signing, config and observability import nothing else from src/.
 const forbidden = {
   cli: ['api', 'core', 'delivery', 'store', 'queue'],
@@ -11,11 +11,12 @@ const forbidden = {
   api: ['cli', 'app'],
   core: ['cli', 'app', 'api', 'delivery'],
   delivery: ['cli', 'app', 'api', 'core'],
-  store: ['cli', 'app', 'api', 'core', 'delivery', 'queue'],
-  queue: ['cli', 'app', 'api', 'core', 'delivery'],
-  signing: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'config', 'observability'],
-  config: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'signing', 'observability'],
-  observability: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'signing', 'config'],
+  store: ['cli', 'app', 'api', 'core', 'delivery', 'queue', 'cache'],
+  queue: ['cli', 'app', 'api', 'core', 'delivery', 'cache'],
+  cache: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue'],
+  signing: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'cache', 'config', 'observability'],
+  config: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'cache', 'signing', 'observability'],
+  observability: ['cli', 'app', 'api', 'core', 'delivery', 'store', 'queue', 'cache', 'signing', 'config'],
 };
 
 const boundaryRules = Object.entries(forbidden).map(([folder, targets]) => ({
