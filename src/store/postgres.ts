@@ -36,6 +36,12 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     await setup.connect();
     try {
       await setup.query(`create schema if not exists ${schema}`);
+    } catch (error) {
+      // Two processes creating the schema at once can both pass "if not exists"; the loser
+      // gets a unique violation on the catalog, and the schema exists all the same.
+      if ((error as { code?: string }).code !== '23505') {
+        throw error;
+      }
     } finally {
       await setup.end();
     }
