@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { QueueCounts } from './contract.js';
 import type { Database } from '../store/schema.js';
 
@@ -102,18 +102,20 @@ export async function claimDueJobs(
 ): Promise<ClaimedRow[]> {
   const { limit, leaseMs, now } = options;
 
-  // NOTE: on PostgreSQL this subquery needs `for update skip locked`. Without it, two
-  // workers can select the same rows and both claim them. With it, each locks the rows it
-  // selects, after checking them again on their latest version, and skips rows locked by
-  // another worker. SQLite rejects the clause and needs none, because one statement holds
-  // the database's write lock throughout.
-  const dueIds = db
+  // On PostgreSQL two workers could select the same rows, so the subquery locks the rows it
+  // picks, after checking them again on their latest version, and skips rows that another
+  // worker has locked. SQLite rejects the clause and needs none, because one statement
+  // holds the database's write lock throughout.
+  let dueIds = db
     .selectFrom('job')
     .select('id')
     .where('queue', '=', scope.queue)
     .where((eb) => isClaimable(eb, now))
     .orderBy('run_at')
     .limit(limit);
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    dueIds = dueIds.forUpdate().skipLocked();
+  }
 
   const rows = await db
     .updateTable('job')

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
 import type { JobOutcome, Queue } from '../../src/queue/contract.js';
 import { failureBackoffMs } from '../../src/queue/embedded-consumer.js';
 import { EmbeddedQueue } from '../../src/queue/embedded-queue.js';
 import type { Database } from '../../src/store/schema.js';
 import { openSqlite } from '../../src/store/sqlite.js';
-import { createTestStore } from '../helpers/store.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import { createPostgresTestStore, createTestStore, storeDrivers, testDatabaseUrl } from '../helpers/store.js';
 import { captureLogs, createGate, describeQueueConformance, waitFor } from './queue-conformance.js';
 
 describeQueueConformance('embedded', async (options) => {
@@ -37,6 +38,45 @@ describeQueueConformance('embedded', async (options) => {
       await store.destroy();
     },
   };
+});
+
+describe('embedded on postgres', async () => {
+  const postgres = storeDrivers.find((driver) => driver.name === 'postgres');
+  const reason = await postgres?.unavailable();
+  if (reason !== undefined) {
+    test(`skipped: ${reason}`, { skip: reason }, () => {});
+    return;
+  }
+
+  describeQueueConformance('embedded on postgres', async (options) => {
+    const store = await createPostgresTestStore();
+    const queues: Queue[] = [];
+    const connections: Kysely<Database>[] = [];
+
+    function open(db: Kysely<Database>, queueOptions: typeof options): Queue {
+      const queue = new EmbeddedQueue({ db, ...queueOptions });
+      queues.push(queue);
+      return queue;
+    }
+
+    return {
+      queue: open(store.db, options),
+      db: store.db,
+      async openProcess(overrides = {}) {
+        // A second pool on the same schema, as another process would open.
+        const { db } = await openPostgres(testDatabaseUrl, { poolSize: 4, schema: store.path });
+        connections.push(db);
+        return { queue: open(db, { ...options, ...overrides }), kill: () => db.destroy() };
+      },
+      async destroy() {
+        await Promise.all(queues.map((queue) => queue.close(0)));
+        for (const db of connections) {
+          await db.destroy().catch(() => undefined);
+        }
+        await store.destroy();
+      },
+    };
+  });
 });
 
 test('failureBackoffMs doubles up to 60 s', () => {
