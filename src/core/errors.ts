@@ -22,6 +22,17 @@ export class NotFoundError extends ServiceError {
   }
 }
 
+/** A request that the API rejects with 400 and the code `bad_request`, such as one that names a trap that does not exist. */
+export class BadRequestError extends ServiceError {
+  readonly statusCode = 400;
+  readonly code = 'bad_request';
+
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'BadRequestError';
+  }
+}
+
 export class ConflictError extends ServiceError {
   readonly statusCode = 409;
   readonly code = 'conflict';

@@ -6,7 +6,7 @@ import type { ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
 import type { EndpointService } from './endpoints.js';
 import type { EventTypeInput } from './event-types.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from './errors.js';
 import type { MessageService } from './messages.js';
 import { validateEndpointUrl } from './endpoint-url.js';
 
@@ -95,17 +95,22 @@ export class WorkshopService {
     return { trap, message };
   }
 
-  /** Diffuses a trap that is set and sends `trap.diffuse`. */
+  /**
+   * Diffuses a trap that is set and sends `trap.diffuse`. Throws BadRequestError (400, as
+   * the original demo answered) when no such trap exists, and ConflictError when the trap
+   * is already diffused, also when another request diffused it at the same moment.
+   */
   async diffuseTrap(trapId: string): Promise<{ trap: Trap; message: Message }> {
     const trap = await this.store.traps.find(trapId);
     if (!trap) {
-      throw ValidationError.field(['query', 'id'], `No trap with id "${trapId}" exists.`);
-    }
-    if (trap.status === 'diffused') {
-      throw ValidationError.field(['query', 'id'], `Trap "${trapId}" is already diffused.`);
+      throw new BadRequestError(`Trap "${trapId}" not found. GET /api/trap lists the traps.`);
     }
     const now = this.clock();
-    await this.store.traps.markDiffused(trap.id, now);
+    const changed = trap.status === 'set' && (await this.store.traps.markDiffused(trap.id, now));
+    if (!changed) {
+      throw new ConflictError(`Trap "${trapId}" is already diffused.`);
+    }
+
     const diffused: Trap = { ...trap, status: 'diffused', updatedAt: now };
     const message = await this.emit(trap.accountId, 'trap.diffuse', diffused, now);
     return { trap: diffused, message };

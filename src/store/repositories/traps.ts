@@ -34,8 +34,18 @@ export class TrapRepository {
     return row ? toTrap(row) : undefined;
   }
 
-  async markDiffused(id: string, now: number, db: Kysely<Database> = this.db): Promise<void> {
-    await db.updateTable('trap').set({ status: 'diffused', updated_at: now }).where('id', '=', id).execute();
+  /**
+   * Marks a trap that is set as diffused. Returns false when the trap is missing or already
+   * diffused, so of two concurrent calls only one returns true.
+   */
+  async markDiffused(id: string, now: number, db: Kysely<Database> = this.db): Promise<boolean> {
+    const result = await db
+      .updateTable('trap')
+      .set({ status: 'diffused', updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'set')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async list(accountId?: string): Promise<Trap[]> {
