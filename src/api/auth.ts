@@ -16,13 +16,20 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+function readBearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
   if (!header) {
-    return undefined;
+    throw new HttpError(401, errorCodes.authenticationFailed, 'Missing bearer token; send "Authorization: Bearer <token>".');
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match ? match[1] : undefined;
+  if (!match?.[1]) {
+    throw new HttpError(
+      401,
+      errorCodes.authenticationFailed,
+      'Malformed Authorization header; send "Authorization: Bearer <token>" with the token and nothing after it.',
+    );
+  }
+  return match[1];
 }
 
 /**
@@ -39,10 +46,7 @@ export function registerAuth(app: FastifyInstance, store: Store, adminToken: str
       return;
     }
 
-    const token = bearerToken(request);
-    if (!token) {
-      throw new HttpError(401, errorCodes.authenticationFailed, 'Missing bearer token; send "Authorization: Bearer <token>".');
-    }
+    const token = readBearerToken(request);
     if (timingSafeEqual(digest(token), adminDigest)) {
       request.principal = { kind: 'admin' };
       return;
@@ -50,7 +54,7 @@ export function registerAuth(app: FastifyInstance, store: Store, adminToken: str
 
     const stored = await store.tokens.findByToken(token);
     if (!stored || stored.appId === null || (stored.expiresAt !== null && stored.expiresAt <= clock())) {
-      throw new HttpError(401, errorCodes.authenticationFailed, 'Invalid or expired token.');
+      throw new HttpError(401, errorCodes.authenticationFailed, 'Invalid or expired token; send the admin token or a current application token.');
     }
     if (access !== 'application') {
       throw new HttpError(403, errorCodes.forbidden, 'This route needs the admin token.');

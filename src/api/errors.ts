@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { ServiceError, ValidationError, type FieldProblem } from '../core/errors.js';
+import { ServiceError, ValidationError } from '../core/errors.js';
 
 /**
  * Error codes of the HTTP API. Bodies are `{code, detail}` for every status but 422,
@@ -15,6 +14,7 @@ export const errorCodes = {
   conflict: 'conflict',
   payloadTooLarge: 'payload_too_large',
   unsupportedMediaType: 'unsupported_media_type',
+  uriTooLong: 'uri_too_long',
   tooManyRequests: 'rate_limited',
   internal: 'internal_error',
 } as const;
@@ -29,29 +29,6 @@ export class HttpError extends Error {
     super(detail);
     this.name = 'HttpError';
   }
-}
-
-/** Turns zod issues into Svix's 422 detail items, with `location` as the first loc entry. */
-export function zodProblems(location: string, error: z.ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({
-    loc: [location, ...issue.path.map(String)],
-    msg: issueMessage(issue),
-    type: issueType(issue),
-  }));
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return 'field required';
-  }
-  return issue.message;
-}
-
-function issueType(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? 'value_error.missing' : `type_error.${issue.expected}`;
-  }
-  return `value_error.${issue.code}`;
 }
 
 /** Sends every error in the API's shape; only faults of Hookline itself become 500. */
@@ -70,7 +47,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   const fastifyError = error as FastifyError;
   const statusCode = fastifyError.statusCode ?? 500;
   if (statusCode < 500) {
-    const { code, detail } = describeFrameworkError(fastifyError, statusCode);
+    const { code, detail } = describeFrameworkError(fastifyError, statusCode, request);
     request.log.info({ statusCode, code, fastifyCode: fastifyError.code }, `Request rejected: ${detail}`);
     void reply.status(statusCode).send({ code, detail });
     return;
@@ -80,17 +57,35 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   void reply.status(500).send({ code: errorCodes.internal, detail: 'Internal error; the server log has the details.' });
 }
 
-function describeFrameworkError(error: FastifyError, statusCode: number): { code: string; detail: string } {
+function describeFrameworkError(
+  error: FastifyError,
+  statusCode: number,
+  request: FastifyRequest,
+): { code: string; detail: string } {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: errorCodes.payloadTooLarge, detail: 'Request body is larger than the limit (HOOKLINE_MAX_PAYLOAD_SIZE).' };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: errorCodes.unsupportedMediaType, detail: 'Unsupported content type; send application/json.' };
+      return {
+        code: errorCodes.payloadTooLarge,
+        detail: 'Request body is larger than the limit that HOOKLINE_MAX_PAYLOAD_SIZE sets; send a smaller body.',
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const contentType = request.headers['content-type'] ?? '';
+      return {
+        code: errorCodes.unsupportedMediaType,
+        detail: `Content type ${JSON.stringify(contentType.slice(0, 100))} is not supported; send the body as application/json.`,
+      };
+    }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: errorCodes.badRequest, detail: 'Request body is empty; send a JSON object.' };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { code: errorCodes.badRequest, detail: `Request body is not valid JSON: ${error.message}` };
+      return { code: errorCodes.badRequest, detail: 'Content-Length does not match the length of the request body.' };
+    case 'FST_ERR_BAD_URL':
+      return {
+        code: errorCodes.badRequest,
+        detail: 'The URL path contains an invalid percent-encoding, such as "%" not followed by two hex digits; encode "%" as "%25".',
+      };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: errorCodes.uriTooLong, detail: 'A path segment of the URL is too long; ids and uids have at most 256 characters.' };
     default:
       if (error instanceof SyntaxError) {
         return { code: errorCodes.badRequest, detail: `Request body is not valid JSON: ${error.message}` };

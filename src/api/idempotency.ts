@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ValidationError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { errorCodes, HttpError } from './errors.js';
 
@@ -49,7 +50,7 @@ export function registerIdempotency(app: FastifyInstance, store: Store, clock: (
       return;
     }
     if (key.length > 256) {
-      throw new HttpError(400, errorCodes.badRequest, 'Idempotency-Key is longer than 256 characters.');
+      throw new HttpError(400, errorCodes.badRequest, `Idempotency-Key has ${key.length} characters; send at most 256.`);
     }
 
     const scope = scopeOf(request);
@@ -59,9 +60,13 @@ export function registerIdempotency(app: FastifyInstance, store: Store, clock: (
         request.idempotency = { scope, key };
         return;
       case 'in_progress':
-        throw new HttpError(409, errorCodes.conflict, 'A request with this Idempotency-Key is still being processed.');
+        throw new HttpError(409, errorCodes.conflict, 'A request with this Idempotency-Key is still being processed; retry after it finishes.');
       case 'mismatch':
-        throw new HttpError(422, 'idempotency_key_reused', 'This Idempotency-Key was used for a different request.');
+        throw ValidationError.field(
+          ['header', 'idempotency-key'],
+          'This Idempotency-Key was already used for a request with a different method, URL or body; send a new key for a new request.',
+          'value_error.idempotency_key_reused',
+        );
       case 'completed':
         reply.header('idempotent-replayed', 'true');
         void reply.status(claim.statusCode).type('application/json').send(claim.body);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { zodProblems } from './errors.js';
+import { zodProblems } from './validation-messages.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -44,9 +44,11 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, locat
   if (!schema) {
     return undefined as z.output<T>;
   }
-  const result = schema.safeParse(value ?? (location === 'body' ? undefined : {}));
+  // A JSON null body stays null, so the message reports a null body rather than a missing one.
+  const input = location === 'body' ? value : (value ?? {});
+  const result = schema.safeParse(input, { reportInput: true });
   if (!result.success) {
-    throw new ValidationError(zodProblems(location, result.error));
+    throw new ValidationError(zodProblems(location, result.error, input));
   }
   return result.data;
 }

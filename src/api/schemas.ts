@@ -10,6 +10,11 @@ export const eventTypeName = z
   .max(256)
   .regex(identifierPattern, 'may contain only letters, digits, "-", "_" and "."');
 export const channel = z.string().min(1).max(128).regex(identifierPattern, 'may contain only letters, digits, "-", "_" and "."');
+/**
+ * Free text such as names and descriptions. NUL is rejected because PostgreSQL text
+ * columns cannot store it.
+ */
+const text = z.string().regex(/^[^\0]*$/, 'must not contain NUL characters');
 const metadata = z.record(z.string(), z.string());
 const throttleRate = z.number().int().min(1).max(65535);
 const secretPattern = /^(whsec_)?[a-zA-Z0-9+/=]{32,100}$/;
@@ -20,10 +25,11 @@ function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
   if (maxItems !== undefined) {
     list = list.max(maxItems);
   }
-  return list.refine((items) => new Set(items).size === items.length, 'items must be unique');
+  return list.refine((items) => new Set(items).size === items.length, 'must not contain the same item twice');
 }
 
-export const pathIdentifier = z.string().min(1).max(256);
+/** An id or uid in a path, such as `app_…`, a uid or an event type name. */
+export const pathIdentifier = uid;
 
 // The svix client libraries (v1.x) send `rateLimit` and `filterTypes` where the Svix
 // server's OpenAPI spec names the fields `throttleRate` and `eventTypes`. Both names are
@@ -58,7 +64,7 @@ function foldEndpointAliases<T extends RateLimitFields & FilterTypesFields>(inpu
 
 export const applicationIn = z
   .object({
-    name: z.string().min(1),
+    name: text.min(1),
     uid: uid.nullish(),
     throttleRate: throttleRate.nullish(),
     rateLimit: rateLimitAlias,
@@ -68,7 +74,7 @@ export const applicationIn = z
 
 export const applicationPatch = z
   .object({
-    name: z.string().min(1).optional(),
+    name: text.min(1).optional(),
     uid: uid.nullish(),
     throttleRate: throttleRate.nullish(),
     rateLimit: rateLimitAlias,
@@ -78,7 +84,7 @@ export const applicationPatch = z
 
 export const eventTypeIn = z.object({
   name: eventTypeName,
-  description: z.string(),
+  description: text,
   schemas: z.record(z.string(), z.record(z.string(), z.unknown())).nullish(),
   archived: z.boolean().optional(),
   deprecated: z.boolean().optional(),
@@ -90,7 +96,7 @@ export const eventTypePatch = eventTypeUpdate.partial();
 
 const endpointFields = {
   url: z.string().min(1).max(65536),
-  description: z.string().optional(),
+  description: text.optional(),
   uid: uid.nullish(),
   disabled: z.boolean().optional(),
   throttleRate: throttleRate.nullish(),
@@ -132,7 +138,7 @@ export const secretRotateIn = z
     key: secret.nullish(),
     gracePeriodSeconds: z.number().int().min(0).max(604_800).nullish(),
   })
-  .optional();
+  .nullish();
 
 export const isoDate = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
 
@@ -151,6 +157,16 @@ export const messageIn = z.object({
   application: applicationIn.nullish(),
 });
 
+/**
+ * Cursor of a list page: the last key of the page before (an id or an event type name),
+ * or the first key with a leading "-" for the page before that.
+ */
+const iterator = z
+  .string()
+  .max(257)
+  .regex(/^-?[a-zA-Z0-9\-_.]+$/, 'must be the iterator or prevIterator of a page of this list')
+  .optional();
+
 const booleanQuery = z
   .enum(['true', 'false'])
   .transform((text) => text === 'true')
@@ -166,7 +182,7 @@ const listQuery = <T extends z.ZodType<string, string>>(item: T) =>
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(250).default(50),
-  iterator: z.string().max(256).optional(),
+  iterator,
   order: z.enum(['ascending', 'descending']).default('ascending'),
 });
 
@@ -177,7 +193,7 @@ export const eventTypeListQuery = pageQuery.extend({
 
 export const messageListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(250).default(50),
-  iterator: z.string().max(256).optional(),
+  iterator,
   channel: channel.optional(),
   before: isoDate.optional(),
   after: isoDate.optional(),
@@ -185,16 +201,19 @@ export const messageListQuery = z.object({
   event_types: listQuery(eventTypeName),
 });
 
-const messageStatus = z.coerce.number().int().pipe(z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]));
-const statusCodeClass = z.coerce
-  .number()
-  .int()
-  .pipe(z.union([z.literal(0), z.literal(100), z.literal(200), z.literal(300), z.literal(400), z.literal(500)]));
+const messageStatus = z
+  .enum(['0', '1', '2', '3'], { error: 'must be 0 (success), 1 (pending), 2 (fail) or 3 (sending)' })
+  .transform((value) => Number(value) as 0 | 1 | 2 | 3);
+const statusCodeClass = z
+  .enum(['0', '100', '200', '300', '400', '500'], {
+    error: 'must be 0 (no response), 100, 200, 300, 400 or 500 (the first digit of the status code, then 00)',
+  })
+  .transform(Number);
 
 export const attemptListQuery = messageListQuery.extend({
   status: messageStatus.optional(),
   status_code_class: statusCodeClass.optional(),
-  endpoint_id: z.string().max(256).optional(),
+  endpoint_id: uid.optional(),
 });
 
 export const withContentQuery = z.object({ with_content: booleanQuery });

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
@@ -35,19 +36,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path ids and uids may have 256 characters. Longer ones still reach the route, which
+    // answers 422 naming the parameter, rather than the router's 414 in Fastify's error shape.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+    frameworkErrors: handleError,
   });
 
-  // An empty body is allowed with a JSON content type, because clients send one on
-  // POST routes that take no body (resend, secret rotation).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
-      done(null, undefined);
-      return;
-    }
-    parseJson(request, typeof body === 'string' ? body : body.toString('utf8'), done);
-  });
+  registerJsonBodyParser(app);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

@@ -24,7 +24,7 @@ export class ApplicationService {
   async get(idOrUid: string): Promise<Application> {
     const application = await this.store.applications.findByIdOrUid(idOrUid);
     if (!application) {
-      throw new NotFoundError('Application');
+      throw new NotFoundError('Application', idOrUid);
     }
     return application;
   }

@@ -36,7 +36,7 @@ export class AttemptQueryService {
     const message = await this.messages.get(appIdOrUid, msgId);
     const attempt = await this.store.attempts.find(message.appId, message.id, attemptId);
     if (!attempt) {
-      throw new NotFoundError('Message attempt');
+      throw new NotFoundError('Message attempt', attemptId);
     }
     return attempt;
   }

@@ -10,6 +10,13 @@ export function validateEndpointUrl(text: string, loc: string[] = ['body', 'url'
     throw ValidationError.field(loc, 'URL is longer than 65536 characters.', 'value_error.any_str.max_length');
   }
 
+  // The URL parser silently drops tabs and line breaks, so the stored text and the
+  // address that deliveries go to would differ.
+  // eslint-disable-next-line no-control-regex -- control characters are what this rejects
+  if (/[\0-\x1f\x7f]/.test(text)) {
+    throw ValidationError.field(loc, 'URL contains a control character such as a line break or tab; remove it or percent-encode it.', 'value_error.url');
+  }
+
   let url: URL;
   try {
     url = new URL(text);

@@ -51,7 +51,7 @@ export class EndpointService {
     const application = await this.applications.get(appIdOrUid);
     const endpoint = await this.store.endpoints.findByIdOrUid(application.id, endpointIdOrUid);
     if (!endpoint) {
-      throw new NotFoundError('Endpoint');
+      throw new NotFoundError('Endpoint', endpointIdOrUid);
     }
     return endpoint;
   }
@@ -217,16 +217,29 @@ function normalizeSecret(secret: string, loc: string[]): string {
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+// Characters an HTTP client accepts in a header value: tab, visible ASCII, space and
+// Latin-1. Anything else would make every delivery to the endpoint fail.
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function validateHeaders(headers: Record<string, string>, loc: string[]): Record<string, string> {
   for (const [name, value] of Object.entries(headers)) {
     if (!headerName.test(name)) {
-      throw ValidationError.field([...loc, name], `"${name}" is not a valid header name.`);
+      throw ValidationError.field(
+        [...loc, name],
+        `Header name "${name}" is invalid; a header name may contain only letters, digits and !#$%&'*+.^_\`|~-.`,
+      );
     }
     if (reservedHeaders.has(name.toLowerCase())) {
-      throw ValidationError.field([...loc, name], `Header "${name}" is set by Hookline and cannot be overridden.`);
+      throw ValidationError.field([...loc, name], `Header "${name}" is set by Hookline on every webhook and cannot be overridden; remove it.`);
     }
     if (/[\r\n\0]/.test(value)) {
-      throw ValidationError.field([...loc, name], 'Header values must not contain line breaks or NUL characters.');
+      throw ValidationError.field([...loc, name], `Header "${name}" has a line break or NUL character in its value; remove it.`);
+    }
+    if (!headerValue.test(value)) {
+      throw ValidationError.field(
+        [...loc, name],
+        `Header "${name}" has a control character or a character outside Latin-1 (such as an emoji) in its value; percent-encode or remove it.`,
+      );
     }
   }
   return headers;

@@ -16,8 +16,9 @@ export class NotFoundError extends ServiceError {
   readonly statusCode = 404;
   readonly code = 'not_found';
 
-  constructor(what: string) {
-    super(`${what} not found`);
+  /** `what` names the kind of thing, such as "Endpoint", and `id` is the id or uid that was looked up. */
+  constructor(what: string, id?: string) {
+    super(id === undefined ? `${what} not found.` : `${what} ${JSON.stringify(id)} not found.`);
     this.name = 'NotFoundError';
   }
 }

@@ -24,7 +24,7 @@ export class EventTypeService {
   async get(name: string): Promise<EventType> {
     const eventType = await this.store.eventTypes.find(name);
     if (!eventType) {
-      throw new NotFoundError('Event type');
+      throw new NotFoundError('Event type', name);
     }
     return eventType;
   }

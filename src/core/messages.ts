@@ -71,7 +71,7 @@ export class MessageService {
     const application = await this.applications.get(appIdOrUid);
     const message = await this.findInApplication(application.id, msgId);
     if (!message) {
-      throw new NotFoundError('Message');
+      throw new NotFoundError('Message', msgId);
     }
     return message;
   }
@@ -93,7 +93,7 @@ export class MessageService {
       return existing;
     }
     if (!create) {
-      throw new NotFoundError('Application');
+      throw new NotFoundError('Application', appIdOrUid);
     }
     const { application } = await this.applications.create({ ...create, uid: create.uid ?? appIdOrUid }, true);
     return application;

@@ -26,7 +26,7 @@ export class RedeliveryService {
     const message = await this.messages.get(appIdOrUid, msgId);
     const endpoint = await this.endpoints.get(appIdOrUid, endpointIdOrUid);
     if (endpoint.appId !== message.appId) {
-      throw new NotFoundError('Endpoint');
+      throw new NotFoundError('Endpoint', endpointIdOrUid);
     }
 
     const now = this.clock();

@@ -174,7 +174,7 @@ export class WorkshopService {
   async removeSubscription(subscriptionId: string): Promise<void> {
     const endpoint = await this.store.endpoints.findById(subscriptionId);
     if (!endpoint) {
-      throw new NotFoundError('Subscription');
+      throw new NotFoundError('Subscription', subscriptionId);
     }
     await this.store.endpoints.delete(endpoint.id);
   }

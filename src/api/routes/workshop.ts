@@ -64,7 +64,7 @@ export function registerWorkshopRoutes(table: RouteTable, services: ApiServices)
     summary: 'Diffuse a trap; sends trap.diffuse to the subscriptions of its account',
     tag,
     access: 'admin',
-    query: z.object({ id: z.string().min(1).max(256) }),
+    query: z.object({ id: uid }),
     status: 200,
     handler: async ({ query }) => {
       const { trap, message } = await services.workshop.diffuseTrap(query.id);
@@ -107,7 +107,7 @@ export function registerWorkshopRoutes(table: RouteTable, services: ApiServices)
     summary: 'Remove a subscription',
     tag,
     access: 'admin',
-    query: z.object({ subscriptionId: z.string().min(1).max(256) }),
+    query: z.object({ subscriptionId: uid }),
     status: 200,
     handler: async ({ query }) => {
       await services.workshop.removeSubscription(query.subscriptionId);
