@@ -26,6 +26,8 @@ Options:
   --duration S           seconds of load against Hookline (default 10)
   --ceiling-duration S   seconds of load against the bare server (default: --duration)
   --connections N        concurrent connections of the load generator (default 10)
+  --rate N               messages per second to offer, over all connections (default: as many as
+                         the server accepts); the ceiling run gets the same rate
   --body-bytes N         size of each request body in bytes (default 1024)
   --concurrency N        HOOKLINE_WORKER_CONCURRENCY of Hookline (default: Hookline's own)
   --drain-timeout S      longest wait for the backlog to drain, in seconds (default 120)
@@ -66,6 +68,7 @@ function parseOptions(args: string[]): { options: PipelineOptions; outFolder: st
         'ceiling-duration': { type: 'string' },
         connections: { type: 'string' },
         'body-bytes': { type: 'string' },
+        rate: { type: 'string' },
         concurrency: { type: 'string' },
         'drain-timeout': { type: 'string' },
         out: { type: 'string' },
@@ -97,6 +100,7 @@ function parseOptions(args: string[]): { options: PipelineOptions; outFolder: st
       ceilingDurationSeconds: numberOption('ceiling-duration', values['ceiling-duration'], durationSeconds, 1, 3_600),
       connections: numberOption('connections', values.connections, 10, 1, 1_000),
       bodyBytes: numberOption('body-bytes', values['body-bytes'], 1024, 64, 1024 * 1024),
+      rate: values.rate === undefined ? undefined : numberOption('rate', values.rate, 0, 1, 1_000_000),
       workerConcurrency: values.concurrency === undefined ? undefined : numberOption('concurrency', values.concurrency, 64, 1, 10_000),
       drainTimeoutSeconds: numberOption('drain-timeout', values['drain-timeout'], 120, 1, 3_600),
       profileDir: values.profile === true ? `${outFolder}/profiles` : undefined,

@@ -46,8 +46,10 @@ export function compare(figures: PipelineFigures): ComparisonRow[] {
     row('request latency p99', 'ms', ingest.latency.p99, ceiling.latency.p99),
   ];
   if (delivery !== undefined) {
+    if (delivery.duringIngestPerSecond !== undefined) {
+      rows.push(row('deliveries during ingest', 'per s', delivery.duringIngestPerSecond, ceiling.acceptedPerSecond));
+    }
     rows.push(
-      row('deliveries during ingest', 'per s', delivery.duringIngestPerSecond, ceiling.acceptedPerSecond),
       row('deliveries after ingest', 'per s', delivery.afterIngestPerSecond, ceiling.acceptedPerSecond),
       row('time to drain backlog', 's', delivery.drainSeconds, undefined),
       row('accept-to-receipt p50', 'ms', delivery.delay.p50, ceiling.latency.p50),
@@ -88,7 +90,8 @@ function formatCores(value: number | undefined): string {
 function notes(result: BenchResult): string[] {
   const { figures, options } = result;
   const lines = [
-    `${options.connections} connections, ${options.bodyBytes}-byte bodies, ingest ${options.durationSeconds} s, ceiling ${options.ceilingDurationSeconds} s.`,
+    `${options.connections} connections, ${options.rate === undefined ? 'no rate limit' : `offered rate ${options.rate}/s`}, ` +
+      `${options.bodyBytes}-byte bodies, ingest ${options.durationSeconds} s, ceiling ${options.ceilingDurationSeconds} s.`,
     `Requests: ${figures.ingest.accepted.toLocaleString('en-US')} accepted, ${figures.ingest.non2xx} non-2xx, ${figures.ingest.errors} errors.`,
     `CPU cores busy during ingest: Hookline ${formatCores(figures.cpu.ingest.hookline)}, receiver ${formatCores(figures.cpu.ingest.receiver)}, load generator ${formatCores(figures.cpu.ingest.loadGenerator)}.`,
   ];
@@ -101,6 +104,9 @@ function notes(result: BenchResult): string[] {
       `Deliveries: ${delivery.uniqueMessages.toLocaleString('en-US')} of ${delivery.backlog.toLocaleString('en-US')} accepted messages arrived` +
         `${delivery.drained ? '' : ' (NOT drained within the drain timeout)'}, ${delivery.duplicates} duplicates.`,
     );
+    if (delivery.drained && delivery.drainSeconds === 0) {
+      lines.push('Delivery kept up with ingest: nothing was left to drain when ingest ended.');
+    }
   }
   return lines;
 }

@@ -13,6 +13,8 @@ export interface LoadRequest {
   /** Size of every request body in bytes. */
   bodyBytes: number;
   headers: Record<string, string>;
+  /** Requests per second over all connections; as fast as responses come when undefined. */
+  rate: number | undefined;
 }
 
 export interface LoadResult {
@@ -64,6 +66,7 @@ async function runLoad(request: LoadRequest): Promise<LoadResult> {
       duration: request.durationSeconds,
       headers: { 'content-type': 'application/json', ...request.headers },
       requests: [{ setupRequest: (built) => ({ ...built, body: buildMessageBody(request.bodyBytes) }) }],
+      ...(request.rate === undefined ? {} : { overallRate: request.rate }),
     };
     const instance = autocannon(options, (error, finished) => (error ? reject(error as Error) : resolve(finished)));
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {

@@ -24,6 +24,8 @@ export interface PipelineOptions {
   ceilingDurationSeconds: number;
   connections: number;
   bodyBytes: number;
+  /** Messages per second the load generator offers; as many as Hookline accepts when undefined. */
+  rate: number | undefined;
   /** HOOKLINE_WORKER_CONCURRENCY; Hookline's default when undefined. */
   workerConcurrency: number | undefined;
   /** Maximum wait for the backlog to drain after ingest, in seconds. */
@@ -43,7 +45,8 @@ export interface DeliveryFigures {
   duplicates: number;
   /** Deliveries whose payload carried no send time. */
   unparsed: number;
-  duringIngestPerSecond: number;
+  /** Undefined for `deliver`, where no worker runs during ingest. */
+  duringIngestPerSecond: number | undefined;
   afterIngestPerSecond: number;
   /** Seconds from the end of ingest (for `deliver`: from the worker's start) until every accepted message arrived. */
   drainSeconds: number;
@@ -149,6 +152,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         connections: options.connections,
         bodyBytes: options.bodyBytes,
         headers: {},
+        rate: options.rate,
       },
       (accepted) => progress.update(`ceiling: ${accepted.toLocaleString('en-US')} requests answered`),
     );
@@ -178,19 +182,20 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     let accepted = 0;
     const ingestStarted = performance.now();
     const ingestMeter = cpuMeter({ hookline: api.process, receiver, loadGenerator });
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const snapshot = await snapshotOf(receiver);
-        const seconds = round((performance.now() - ingestStarted) / 1_000, 1);
-        timeline.push({ seconds, accepted, delivered: snapshot.deliveries });
-        progress.update(
-          `${options.scenario}: ingest ${Math.min(seconds, options.durationSeconds).toFixed(0)}/${options.durationSeconds} s, ` +
-            `${accepted.toLocaleString('en-US')} accepted, ${snapshot.deliveries.toLocaleString('en-US')} delivered`,
-        );
-      }
-    })();
+    let pendingSample: Promise<void> | undefined;
+    const sampleTimer = setInterval(() => {
+      // A sample still waiting for the receiver's reply is not overtaken by the next one.
+      pendingSample ??= snapshotOf(receiver)
+        .then((snapshot) => {
+          const seconds = round((performance.now() - ingestStarted) / 1_000, 1);
+          timeline.push({ seconds, accepted, delivered: snapshot.deliveries });
+          progress.update(
+            `${options.scenario}: ingest ${Math.min(seconds, options.durationSeconds).toFixed(0)}/${options.durationSeconds} s, ` +
+              `${accepted.toLocaleString('en-US')} accepted, ${snapshot.deliveries.toLocaleString('en-US')} delivered`,
+          );
+        })
+        .finally(() => (pendingSample = undefined));
+    }, 1_000);
     let ingest: LoadResult;
     try {
       ingest = await runLoad(
@@ -201,16 +206,17 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
           connections: options.connections,
           bodyBytes: options.bodyBytes,
           headers: { authorization: `Bearer ${benchAdminToken}` },
+          rate: options.rate,
         },
         (count) => (accepted = count),
       );
     } finally {
-      sampling = false;
-      await sampler;
+      clearInterval(sampleTimer);
     }
-    const ingestCpu = ingestMeter();
     const ingestEnded = performance.now();
     const ingestEndedWallClock = wallClockMs();
+    const ingestCpu = ingestMeter();
+    await pendingSample;
     const atIngestEnd = await snapshotOf(receiver);
     progress.log(`${options.scenario}: ${ingest.acceptedPerSecond.toLocaleString('en-US')} messages accepted/s`);
 
@@ -282,7 +288,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         uniqueMessages: summary.uniqueMessages,
         duplicates: summary.deliveries - summary.uniqueMessages,
         unparsed: summary.unparsed,
-        duringIngestPerSecond: round(atIngestEnd.deliveries / ingestSeconds, 1),
+        duringIngestPerSecond: options.scenario === 'deliver' ? undefined : round(atIngestEnd.deliveries / ingestSeconds, 1),
         afterIngestPerSecond: drainSeconds > 0 ? round((summary.deliveries - atIngestEnd.deliveries) / drainSeconds, 1) : 0,
         drainSeconds: round(drainSeconds, 2),
         drained,
