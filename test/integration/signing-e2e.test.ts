@@ -18,7 +18,8 @@ let svix: Svix;
 let receiver: TimedReceiver;
 
 before(async () => {
-  hookline = await startTestHookline();
+  // A generous request timeout, so that a slow response on a loaded machine adds no attempt.
+  hookline = await startTestHookline({ requestTimeout: 5_000 });
   svix = new Svix(testAdminToken, { serverUrl: hookline.url });
   receiver = await startTimedReceiver(answer(204));
 });

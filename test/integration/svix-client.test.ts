@@ -23,7 +23,8 @@ const statusByPath = new Map<string, number>();
 const secretByPath = new Map<string, string>();
 
 before(async () => {
-  hookline = await startTestHookline();
+  // A generous request timeout, so that a slow response on a loaded machine adds no attempt.
+  hookline = await startTestHookline({ requestTimeout: 5_000 });
   svix = new Svix(testAdminToken, { serverUrl: hookline.url });
   receiver = await startTimedReceiver((request: IncomingMessage, response: ServerResponse) => {
     response.writeHead(statusByPath.get(request.url ?? '') ?? 204);

@@ -8,7 +8,8 @@ let hookline: TestHookline;
 let receiver: TimedReceiver;
 
 before(async () => {
-  hookline = await startTestHookline();
+  // A generous request timeout, so that a slow response on a loaded machine adds no attempt.
+  hookline = await startTestHookline({ requestTimeout: 5_000 });
   receiver = await startTimedReceiver(answer(200));
 });
 
