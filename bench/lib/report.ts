@@ -159,7 +159,8 @@ export function writeResult(result: BenchResult, folder: string): { json: string
   const base = join(folder, `${result.scenario}-${stamp}`);
   const json = `${base}.json`;
   const markdown = `${base}.md`;
-  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  // Options left at their defaults are undefined; null keeps them visible in the file.
+  writeFileSync(json, `${JSON.stringify(result, (_key, value: unknown) => (value === undefined ? null : value), 2)}\n`);
   writeFileSync(markdown, renderMarkdown(result));
   return { json, markdown };
 }

@@ -56,7 +56,7 @@ export function buildMessageBody(bodyBytes: number): string {
 async function runLoad(request: LoadRequest): Promise<LoadResult> {
   let accepted = 0;
   const latencies: number[] = [];
-  const progress = setInterval(() => process.send?.({ type: 'progress', accepted } satisfies LoadProgress), 500);
+  const progress = setInterval(() => process.send?.({ type: 'progress', accepted } satisfies LoadProgress), 250);
 
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const options: autocannon.Options = {
