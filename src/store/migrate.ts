@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
@@ -21,8 +21,17 @@ class InCodeMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration. Throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  // Kysely looks for its migration tables in every schema unless told which one; with
+  // several schemas in one database it would find another schema's tables and skip its own.
+  let migrationTableSchema: string | undefined;
+  if (dialect === 'postgres') {
+    const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    migrationTableSchema = result.rows[0]?.schema;
+  }
+
   const migrator = new Migrator({
     db,
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
     provider: new InCodeMigrationProvider(dialect),
     migrationTableName: 'hookline_migration',
     migrationLockTableName: 'hookline_migration_lock',
