@@ -14,13 +14,39 @@ export interface Page<T> {
   done: boolean;
 }
 
+/** Where a page starts: after `key` in list order, or before it when the iterator was a prevIterator. */
+export interface Keyset {
+  key: string | undefined;
+  backwards: boolean;
+  /** Comparison that selects the rows of the page relative to `key`. */
+  operator: '>' | '<';
+  /** Sort direction of the query; a backwards page is read in reverse and flipped. */
+  direction: 'asc' | 'desc';
+}
+
+/** Reads an iterator (`id`) or a prevIterator (`-id`) for a list sorted in `order`. */
+export function readIterator(iterator: string | undefined, order: 'ascending' | 'descending'): Keyset {
+  const backwards = iterator?.startsWith('-') ?? false;
+  const key = backwards ? iterator?.slice(1) : iterator;
+  const forwardAscending = order === 'ascending';
+  const ascending = backwards ? !forwardAscending : forwardAscending;
+  return { key: key === '' ? undefined : key, backwards, operator: ascending ? '>' : '<', direction: ascending ? 'asc' : 'desc' };
+}
+
 /**
  * Builds a page from rows fetched with `limit + 1`: the extra row only tells whether
  * another page exists.
  */
-export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => string, requestIterator?: string): Page<T> {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => string,
+  requestIterator?: string,
+  backwards = false,
+): Page<T> {
   const done = rows.length <= limit;
-  const data = done ? rows : rows.slice(0, limit);
+  const fetched = done ? rows : rows.slice(0, limit);
+  const data = backwards ? fetched.reverse() : fetched;
   const last = data[data.length - 1];
   const first = data[0];
   return {

@@ -110,6 +110,20 @@ describeEveryStore('ApplicationRepository', (open) => {
     assert.deepEqual(descending.data.map((app) => app.uid), ['app-4', 'app-3', 'app-2', 'app-1', 'app-0']);
   });
 
+  test('prevIterator pages back', async (context) => {
+    const store = await withStore(open, context);
+    for (let index = 0; index < 5; index += 1) {
+      await store.applications.insert(application(`app-${index}`, t0 + index));
+    }
+
+    const first = await store.applications.list({ limit: 2, order: 'ascending' });
+    const second = await store.applications.list({ limit: 2, order: 'ascending', iterator: first.iterator ?? undefined });
+    assert.deepEqual(second.data.map((app) => app.uid), ['app-2', 'app-3']);
+    const back = await store.applications.list({ limit: 2, order: 'ascending', iterator: second.prevIterator ?? undefined });
+    assert.deepEqual(back.data.map((app) => app.uid), ['app-0', 'app-1']);
+    assert.equal(back.done, true);
+  });
+
   test('delete removes everything of the application', async (context) => {
     const store = await withStore(open, context);
     const app = application('gone');
@@ -208,6 +222,10 @@ describeEveryStore('MessageRepository', (open) => {
     assert.deepEqual(diffuse.data.map((msg) => msg.id), [b.id]);
     const window = await store.messages.list(app.id, { limit: 10, after: t0 + 1, before: t0 + 3 });
     assert.deepEqual(window.data.map((msg) => msg.id), [b.id]);
+    const olderPage = await store.messages.list(app.id, { limit: 1, iterator: b.id });
+    assert.deepEqual(olderPage.data.map((msg) => msg.id), [a.id]);
+    const newerPage = await store.messages.list(app.id, { limit: 1, iterator: olderPage.prevIterator ?? undefined });
+    assert.deepEqual(newerPage.data.map((msg) => msg.id), [b.id]);
     const paged = await store.messages.list(app.id, { limit: 2 });
     assert.equal(paged.done, false);
     const rest = await store.messages.list(app.id, { limit: 2, iterator: paged.iterator ?? undefined });

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { toPage, type Page, type PageRequest } from '../pagination.js';
+import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Application } from '../records.js';
 import type { ApplicationTable, Database } from '../schema.js';
 
@@ -60,14 +60,15 @@ export class ApplicationRepository {
 
   async list(page: PageRequest): Promise<Page<Application>> {
     let query = this.db.selectFrom('application').selectAll();
-    if (page.iterator) {
-      query = query.where('id', page.order === 'ascending' ? '>' : '<', page.iterator);
+    const keyset = readIterator(page.iterator, page.order);
+    if (keyset.key !== undefined) {
+      query = query.where('id', keyset.operator, keyset.key);
     }
     const rows = await query
-      .orderBy('id', page.order === 'ascending' ? 'asc' : 'desc')
+      .orderBy('id', keyset.direction)
       .limit(page.limit + 1)
       .execute();
-    return toPage(rows.map(toApplication), page.limit, (application) => application.id, page.iterator);
+    return toPage(rows.map(toApplication), page.limit, (application) => application.id, page.iterator, keyset.backwards);
   }
 
   /** Deletes an application with its endpoints, secrets, messages, deliveries and attempts. */

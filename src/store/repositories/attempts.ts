@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { toPage, type Page } from '../pagination.js';
+import { readIterator, toPage, type Page } from '../pagination.js';
 import type { Attempt, DeliveryStatus, TriggerType } from '../records.js';
 import type { AttemptTable, Database } from '../schema.js';
 import { channelPattern, type MessageFilter } from './messages.js';
@@ -78,8 +78,9 @@ export class AttemptRepository {
     if (request.msgId !== undefined) {
       query = query.where('attempt.msg_id', '=', request.msgId);
     }
-    if (request.iterator) {
-      query = query.where('attempt.id', '<', request.iterator);
+    const keyset = readIterator(request.iterator, 'descending');
+    if (keyset.key !== undefined) {
+      query = query.where('attempt.id', keyset.operator, keyset.key);
     }
     if (request.status !== undefined) {
       query = query.where('attempt.status', '=', request.status);
@@ -107,7 +108,7 @@ export class AttemptRepository {
       }
       query = query.where('attempt.msg_id', 'in', messages);
     }
-    const rows = await query.orderBy('attempt.id', 'desc').limit(request.limit + 1).execute();
-    return toPage(rows.map(toAttempt), request.limit, (attempt) => attempt.id, request.iterator);
+    const rows = await query.orderBy('attempt.id', keyset.direction).limit(request.limit + 1).execute();
+    return toPage(rows.map(toAttempt), request.limit, (attempt) => attempt.id, request.iterator, keyset.backwards);
   }
 }

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { createId } from '../ids.js';
 import { parseJsonColumn, toJsonColumn } from '../json.js';
-import { toPage, type Page, type PageRequest } from '../pagination.js';
+import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Endpoint, EndpointSecret } from '../records.js';
 import type { Database, EndpointTable } from '../schema.js';
 
@@ -103,14 +103,15 @@ export class EndpointRepository {
 
   async list(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
     let query = this.db.selectFrom('endpoint').selectAll().where('app_id', '=', appId);
-    if (page.iterator) {
-      query = query.where('id', page.order === 'ascending' ? '>' : '<', page.iterator);
+    const keyset = readIterator(page.iterator, page.order);
+    if (keyset.key !== undefined) {
+      query = query.where('id', keyset.operator, keyset.key);
     }
     const rows = await query
-      .orderBy('id', page.order === 'ascending' ? 'asc' : 'desc')
+      .orderBy('id', keyset.direction)
       .limit(page.limit + 1)
       .execute();
-    return toPage(rows.map(toEndpoint), page.limit, (endpoint) => endpoint.id, page.iterator);
+    return toPage(rows.map(toEndpoint), page.limit, (endpoint) => endpoint.id, page.iterator, keyset.backwards);
   }
 
   /** Enabled endpoints of an application, for fan-out. */

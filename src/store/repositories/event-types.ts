@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { toPage, type Page, type PageRequest } from '../pagination.js';
+import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { EventType } from '../records.js';
 import type { Database, EventTypeTable } from '../schema.js';
 
@@ -64,13 +64,14 @@ export class EventTypeRepository {
     if (!includeArchived) {
       query = query.where('archived', '=', 0);
     }
-    if (page.iterator) {
-      query = query.where('name', page.order === 'ascending' ? '>' : '<', page.iterator);
+    const keyset = readIterator(page.iterator, page.order);
+    if (keyset.key !== undefined) {
+      query = query.where('name', keyset.operator, keyset.key);
     }
     const rows = await query
-      .orderBy('name', page.order === 'ascending' ? 'asc' : 'desc')
+      .orderBy('name', keyset.direction)
       .limit(page.limit + 1)
       .execute();
-    return toPage(rows.map(toEventType), page.limit, (eventType) => eventType.name, page.iterator);
+    return toPage(rows.map(toEventType), page.limit, (eventType) => eventType.name, page.iterator, keyset.backwards);
   }
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { parseJsonColumn, toJsonColumn } from '../json.js';
-import { toPage, type Page } from '../pagination.js';
+import { readIterator, toPage, type Page } from '../pagination.js';
 import type { Message } from '../records.js';
 import type { Database, MessageTable } from '../schema.js';
 
@@ -88,8 +88,9 @@ export class MessageRepository {
   /** Lists an application's messages, newest first. */
   async list(appId: string, request: MessagePageRequest): Promise<Page<Message>> {
     let query = this.db.selectFrom('message').selectAll().where('app_id', '=', appId);
-    if (request.iterator) {
-      query = query.where('id', '<', request.iterator);
+    const keyset = readIterator(request.iterator, 'descending');
+    if (keyset.key !== undefined) {
+      query = query.where('id', keyset.operator, keyset.key);
     }
     if (request.channel !== undefined) {
       query = query.where('channels', 'like', channelPattern(request.channel));
@@ -103,7 +104,7 @@ export class MessageRepository {
     if (request.after !== undefined) {
       query = query.where('created_at', '>', request.after);
     }
-    const rows = await query.orderBy('id', 'desc').limit(request.limit + 1).execute();
-    return toPage(rows.map(toMessage), request.limit, (message) => message.id, request.iterator);
+    const rows = await query.orderBy('id', keyset.direction).limit(request.limit + 1).execute();
+    return toPage(rows.map(toMessage), request.limit, (message) => message.id, request.iterator, keyset.backwards);
   }
 }
