@@ -1,10 +1,11 @@
 // Load generator of the benchmark, run as its own process. It receives one `run` request
-// over IPC, posts JSON messages with autocannon for a fixed time, reports progress while it
-// runs and replies with the result. Each body carries its send time as `payload.sentAt`, so
+// over IPC, posts JSON messages for a fixed time (with autocannon, or evenly paced through an
+// undici pool when a rate is set), reports progress while it runs and replies with the result. Each body carries its send time as `payload.sentAt`, so
 // the receiver can measure the delay from send to delivery.
 import autocannon from 'autocannon';
 import { round, summarize, type LatencySummary } from '../lib/percentiles.js';
-import { wallClockMs } from '../lib/wall-clock.js';
+import { buildMessageBody } from '../lib/message-body.js';
+import { runPacedLoad } from '../lib/paced-load.js';
 
 export interface LoadRequest {
   url: string;
@@ -13,7 +14,7 @@ export interface LoadRequest {
   /** Size of every request body in bytes. */
   bodyBytes: number;
   headers: Record<string, string>;
-  /** Requests per second over all connections; as fast as responses come when undefined. */
+  /** Requests per second over all connections, evenly spaced; as fast as responses come when undefined. */
   rate: number | undefined;
 }
 
@@ -31,8 +32,8 @@ export interface LoadResult {
   timeouts: number;
   acceptedPerSecond: number;
   /**
-   * Request latency of every response, in milliseconds. It is taken from autocannon's
-   * per-response timing rather than its histogram, which rounds to whole milliseconds.
+   * Latency of every request, in milliseconds, timed one by one because autocannon's own
+   * histogram rounds to whole milliseconds.
    */
   latency: LatencySummary;
 }
@@ -42,23 +43,8 @@ export interface LoadProgress {
   accepted: number;
 }
 
-const eventType = 'bench.sent';
-const padding = 'x'.repeat(1024 * 1024);
-
-/** Builds a message body of exactly `bodyBytes` bytes (or the smallest possible) stamped with the current time. */
-export function buildMessageBody(bodyBytes: number): string {
-  const head = `{"eventType":"${eventType}","payload":{"sentAt":${wallClockMs()},"padding":"`;
-  const tail = '"}}';
-  const fill = Math.max(0, bodyBytes - head.length - tail.length);
-  return head + padding.slice(0, fill) + tail;
-}
-
-async function runLoad(request: LoadRequest): Promise<LoadResult> {
-  let accepted = 0;
-  const latencies: number[] = [];
-  const progress = setInterval(() => process.send?.({ type: 'progress', accepted } satisfies LoadProgress), 250);
-
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+async function runClosedLoop(request: LoadRequest, onResponse: (statusCode: number, latencyMs: number) => void): Promise<autocannon.Result> {
+  return new Promise<autocannon.Result>((resolve, reject) => {
     const options: autocannon.Options = {
       url: request.url,
       method: 'POST',
@@ -66,29 +52,54 @@ async function runLoad(request: LoadRequest): Promise<LoadResult> {
       duration: request.durationSeconds,
       headers: { 'content-type': 'application/json', ...request.headers },
       requests: [{ setupRequest: (built) => ({ ...built, body: buildMessageBody(request.bodyBytes) }) }],
-      ...(request.rate === undefined ? {} : { overallRate: request.rate }),
     };
     const instance = autocannon(options, (error, finished) => (error ? reject(error as Error) : resolve(finished)));
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      latencies.push(responseTime);
-      if (statusCode >= 200 && statusCode < 300) {
-        accepted += 1;
-      }
-    });
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => onResponse(statusCode, responseTime));
   });
-  clearInterval(progress);
+}
 
-  const durationSeconds = result.duration;
+/**
+ * Runs the load: autocannon's closed loop (each connection sends its next request when the
+ * previous response arrives) without a rate, or evenly paced requests with one.
+ */
+async function runLoad(request: LoadRequest): Promise<LoadResult> {
+  let accepted = 0;
+  const latencies: number[] = [];
+  const onResponse = (statusCode: number | undefined, latencyMs: number) => {
+    latencies.push(latencyMs);
+    if (statusCode !== undefined && statusCode >= 200 && statusCode < 300) {
+      accepted += 1;
+    }
+  };
+  const progress = setInterval(() => process.send?.({ type: 'progress', accepted } satisfies LoadProgress), 250);
+
+  let counts: Omit<LoadResult, 'acceptedPerSecond' | 'latency' | 'startedAt' | 'finishedAt'> & { startedAt: Date; finishedAt: Date };
+  try {
+    if (request.rate === undefined) {
+      const result = await runClosedLoop(request, onResponse);
+      counts = {
+        startedAt: result.start,
+        finishedAt: result.finish,
+        durationSeconds: result.duration,
+        responses: result.requests.total,
+        accepted: result['2xx'],
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+      };
+    } else {
+      counts = await runPacedLoad({ ...request, rate: request.rate }, onResponse);
+    }
+  } finally {
+    clearInterval(progress);
+  }
+
   return {
-    startedAt: result.start.toISOString(),
-    finishedAt: result.finish.toISOString(),
-    durationSeconds: round(durationSeconds),
-    responses: result.requests.total,
-    accepted: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    acceptedPerSecond: round(result['2xx'] / durationSeconds, 1),
+    ...counts,
+    startedAt: counts.startedAt.toISOString(),
+    finishedAt: counts.finishedAt.toISOString(),
+    durationSeconds: round(counts.durationSeconds),
+    acceptedPerSecond: round(counts.accepted / counts.durationSeconds, 1),
     latency: summarize(latencies),
   };
 }

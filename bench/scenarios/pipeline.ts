@@ -47,7 +47,8 @@ export interface DeliveryFigures {
   unparsed: number;
   /** Undefined for `deliver`, where no worker runs during ingest. */
   duringIngestPerSecond: number | undefined;
-  afterIngestPerSecond: number;
+  /** Undefined when the drain took less than a second, too short for a rate. */
+  afterIngestPerSecond: number | undefined;
   /** Seconds from the end of ingest (for `deliver`: from the worker's start) until every accepted message arrived. */
   drainSeconds: number;
   drained: boolean;
@@ -289,7 +290,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         duplicates: summary.deliveries - summary.uniqueMessages,
         unparsed: summary.unparsed,
         duringIngestPerSecond: options.scenario === 'deliver' ? undefined : round(atIngestEnd.deliveries / ingestSeconds, 1),
-        afterIngestPerSecond: drainSeconds > 0 ? round((summary.deliveries - atIngestEnd.deliveries) / drainSeconds, 1) : 0,
+        afterIngestPerSecond: drainSeconds >= 1 ? round((summary.deliveries - atIngestEnd.deliveries) / drainSeconds, 1) : undefined,
         drainSeconds: round(drainSeconds, 2),
         drained,
         delay: summary.delay,
