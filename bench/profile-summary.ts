@@ -117,15 +117,17 @@ function summarizeProfile(profile: CpuProfile, limit = 20) {
   };
 }
 
-function printTable(title: string, entries: Entry[], busyMilliseconds: number): void {
+function printTable(title: string, entries: Entry[], sampledMilliseconds: number): void {
   process.stdout.write(`\n${title}\n`);
   for (const entry of entries) {
-    const share = busyMilliseconds > 0 ? (100 * entry.milliseconds) / busyMilliseconds : 0;
+    const share = sampledMilliseconds > 0 ? (100 * entry.milliseconds) / sampledMilliseconds : 0;
     process.stdout.write(`${entry.milliseconds.toFixed(0).padStart(8)} ms ${share.toFixed(1).padStart(5)}%  ${entry.name}\n`);
   }
 }
 
 function main(): void {
+  // Piping into `head` closes stdout early, which is not an error here.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } });
   const file = positionals[0];
   if (file === undefined) {
@@ -136,12 +138,13 @@ function main(): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const summary = summarizeProfile(profile, Number(values.top ?? 20));
   process.stdout.write(
-    `${file}\nwall ${summary.wallMilliseconds.toFixed(0)} ms, busy ${summary.busyMilliseconds.toFixed(0)} ms ` +
-      `(percentages below are shares of busy time; "(idle)" is the event loop waiting)\n`,
+    `${file}\nwall ${summary.wallMilliseconds.toFixed(0)} ms, sampled ${summary.sampledMilliseconds.toFixed(0)} ms, ` +
+      `busy ${summary.busyMilliseconds.toFixed(0)} ms (percentages below are shares of the sampled time; ` +
+      `"(idle)" is the event loop waiting for work)\n`,
   );
-  printTable('Self time by area', summary.selfByArea, summary.busyMilliseconds);
-  printTable('Self time by function', summary.selfByFunction, summary.busyMilliseconds);
-  printTable('Total time (self + callees) by Hookline function', summary.totalByHooklineFunction, summary.busyMilliseconds);
+  printTable('Self time by area', summary.selfByArea, summary.sampledMilliseconds);
+  printTable('Self time by function', summary.selfByFunction, summary.sampledMilliseconds);
+  printTable('Total time (self + callees) by Hookline function', summary.totalByHooklineFunction, summary.sampledMilliseconds);
 }
 
 main();

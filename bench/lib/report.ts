@@ -68,7 +68,11 @@ function formatNumber(value: number | undefined): string {
 }
 
 function formatRatio(ratio: number | undefined): string {
-  return ratio === undefined ? '—' : `${ratio.toLocaleString('en-US', { maximumFractionDigits: 3 })}×`;
+  if (ratio === undefined) {
+    return '—';
+  }
+  const decimals = ratio >= 100 ? 0 : ratio >= 10 ? 1 : 3;
+  return `${ratio.toLocaleString('en-US', { maximumFractionDigits: decimals })}×`;
 }
 
 function tableCells(result: BenchResult): string[][] {
