@@ -18,6 +18,41 @@ export function openSqlite(path: string): { db: Kysely<Database>; raw: SqliteDat
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return { db, raw };
+}
+
+/** Prepared statements kept per connection; queries beyond this many distinct texts are prepared again. */
+const statementCacheSize = 500;
+
+/**
+ * Returns the connection with `prepare` cached by SQL text. Kysely prepares every query it
+ * runs, and preparing costs about as much as running a small statement. Kysely runs each
+ * statement to completion before the next, so one statement object is never used twice at once.
+ */
+function withStatementCache(raw: SqliteDatabase.Database): SqliteDatabase.Database {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  const prepare = raw.prepare.bind(raw);
+  return new Proxy(raw, {
+    get(target, property, receiver) {
+      if (property !== 'prepare') {
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (source: string) => {
+        let statement = cache.get(source);
+        if (statement === undefined) {
+          statement = prepare(source);
+          if (cache.size >= statementCacheSize) {
+            const oldest = cache.keys().next().value;
+            if (oldest !== undefined) {
+              cache.delete(oldest);
+            }
+          }
+          cache.set(source, statement);
+        }
+        return statement;
+      };
+    },
+  });
 }
