@@ -19,6 +19,8 @@ export interface Config {
   workerConcurrency: number;
   queueLease: number;
   queuePollInterval: number;
+  recoveryInterval: number;
+  recoveryGrace: number;
   maxPayloadSize: number;
   maxResponseBodySize: number;
   publicUrl: string | undefined;
@@ -71,6 +73,11 @@ export function loadConfig(
   if (problems.length === 0 && config.queueLease <= config.requestTimeout) {
     problems.push(
       `HOOKLINE_QUEUE_LEASE (${config.queueLease} ms) must be longer than HOOKLINE_REQUEST_TIMEOUT (${config.requestTimeout} ms), so an attempt is never sent twice at once.`,
+    );
+  }
+  if (problems.length === 0 && config.recoveryGrace <= config.queueLease) {
+    problems.push(
+      `HOOKLINE_RECOVERY_GRACE (${config.recoveryGrace} ms) must be longer than HOOKLINE_QUEUE_LEASE (${config.queueLease} ms), so the recovery sweep never races a job that the queue still holds.`,
     );
   }
   const queueUrls = [config.redisUrl, config.eventsRedisUrl, config.webhooksRedisUrl];

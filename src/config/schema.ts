@@ -287,6 +287,22 @@ export const settings = {
       'How often the embedded queue looks for due jobs when nothing woke it. Jobs added by this process start at once without waiting for a poll.',
     parse: parseDurationBetween(10, 60_000),
   }),
+  recoveryInterval: setting({
+    name: 'HOOKLINE_RECOVERY_INTERVAL',
+    unit: 'duration',
+    defaultText: '30s',
+    description:
+      'Scaled mode: how often a worker looks for messages and deliveries whose queue job was lost (for example when Redis restarted without persistence) and queues them again. One worker sweeps at a time.',
+    parse: parseDurationBetween(1_000, 3_600_000),
+  }),
+  recoveryGrace: setting({
+    name: 'HOOKLINE_RECOVERY_GRACE',
+    unit: 'duration',
+    defaultText: '5m',
+    description:
+      'Scaled mode: how overdue a fan-out or a delivery attempt must be before the recovery sweep queues it again. Must be longer than HOOKLINE_QUEUE_LEASE, so that the jobs of a worker that died are first returned by the queue itself.',
+    parse: parseDurationBetween(1_000, 86_400_000),
+  }),
   maxPayloadSize: setting({
     name: 'HOOKLINE_MAX_PAYLOAD_SIZE',
     unit: 'bytes',

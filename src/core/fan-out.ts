@@ -50,15 +50,16 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
         updatedAt: now,
       }));
 
+    await store.db.transaction().execute(async (transaction) => {
+      const inserted = await store.deliveries.insertMissing(deliveries, transaction);
+      await queue.addInTransaction<DeliveryJob>(
+        transaction,
+        'webhooks',
+        inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0 }, runAt: now })),
+      );
+      await store.messages.markFannedOut(message.id, transaction);
+    });
     if (deliveries.length > 0) {
-      await store.db.transaction().execute(async (transaction) => {
-        const inserted = await store.deliveries.insertMissing(deliveries, transaction);
-        await queue.addInTransaction<DeliveryJob>(
-          transaction,
-          'webhooks',
-          inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0 }, runAt: now })),
-        );
-      });
       queue.notify('webhooks');
     }
 

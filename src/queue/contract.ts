@@ -77,6 +77,12 @@ export interface Queue {
    */
   addInTransaction<T>(transaction: Transaction<Database>, queue: QueueName, jobs: JobToAdd<T>[]): Promise<void>;
 
+  /**
+   * Adds jobs whose id has no job yet, waiting, delayed or running; ids that have one are
+   * left as they are. Recovery uses it to bring back lost jobs without disturbing live ones.
+   */
+  ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<void>;
+
   /** Tells the queue that jobs were committed by addInTransaction, so consumers wake at once. */
   notify(queue: QueueName): void;
 

@@ -106,6 +106,16 @@ export class EmbeddedQueue implements Queue {
     this.wake(queue, earliestRunAt);
   }
 
+  async ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<void> {
+    const { rows, earliestRunAt } = toRows(jobs, this.now());
+    if (rows.length === 0) {
+      return;
+    }
+
+    await upsertJobs(this.db, queue, rows, this.now(), 'keep');
+    this.wake(queue, earliestRunAt);
+  }
+
   /** Writes the jobs through `transaction`. Call notify after the commit to wake consumers at once. */
   async addInTransaction<T>(transaction: Transaction<Database>, queue: QueueName, jobs: JobToAdd<T>[]): Promise<void> {
     const { rows } = toRows(jobs, this.now());

@@ -61,7 +61,13 @@ function matchesClaims(eb: ExpressionBuilder<Database, 'job'>, claims: readonly 
  * the old claim can no longer settle it. `rows` must not repeat an id, because PostgreSQL
  * rejects an upsert that touches one row twice.
  */
-export async function upsertJobs(db: Kysely<Database>, queue: string, rows: readonly JobRow[], now: number): Promise<void> {
+export async function upsertJobs(
+  db: Kysely<Database>,
+  queue: string,
+  rows: readonly JobRow[],
+  now: number,
+  existing: 'replace' | 'keep' = 'replace',
+): Promise<void> {
   for (const batch of chunk(rows, rowsPerStatement)) {
     await db
       .insertInto('job')
@@ -78,7 +84,9 @@ export async function upsertJobs(db: Kysely<Database>, queue: string, rows: read
         })),
       )
       .onConflict((conflict) =>
-        conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
+        existing === 'keep'
+          ? conflict.columns(['queue', 'id']).doNothing()
+          : conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
           data: eb.ref('excluded.data'),
           run_at: eb.ref('excluded.run_at'),
           version: eb('job.version', '+', 1),

@@ -2,12 +2,14 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
+import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import type { Database } from './schema.js';
 
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(dialect),
     '0002-outbox': outboxMigration(dialect),
+    '0003-recovery-indexes': recoveryMigration(),
   };
 }
 

@@ -84,6 +84,8 @@ export interface MessageTable {
   /** JSON array of tags, or null. */
   tags: string | null;
   created_at: number;
+  /** 1 once fan-out created the message's deliveries. */
+  fanned_out: Generated<number>;
 }
 
 export interface DeliveryTable {

@@ -22,6 +22,8 @@ const expectedDefaults: Config = {
   workerConcurrency: 64,
   queueLease: 60_000,
   queuePollInterval: 1_000,
+  recoveryInterval: 30_000,
+  recoveryGrace: 300_000,
   maxPayloadSize: 1_048_576,
   maxResponseBodySize: 65_536,
   publicUrl: undefined,
@@ -68,10 +70,12 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_LOG_LEVEL: 'silent' }, 'logLevel', 'silent'],
   [{ HOOKLINE_WORKER_CONCURRENCY: '1' }, 'workerConcurrency', 1],
   [{ HOOKLINE_WORKER_CONCURRENCY: '10000' }, 'workerConcurrency', 10_000],
-  [{ HOOKLINE_QUEUE_LEASE: '1h' }, 'queueLease', 3_600_000],
+  [{ HOOKLINE_QUEUE_LEASE: '1h', HOOKLINE_RECOVERY_GRACE: '2h' }, 'queueLease', 3_600_000],
   [{ HOOKLINE_QUEUE_LEASE: '20s', HOOKLINE_REQUEST_TIMEOUT: '10s' }, 'queueLease', 20_000],
   [{ HOOKLINE_QUEUE_POLL_INTERVAL: '10ms' }, 'queuePollInterval', 10],
   [{ HOOKLINE_QUEUE_POLL_INTERVAL: '1m' }, 'queuePollInterval', 60_000],
+  [{ HOOKLINE_RECOVERY_INTERVAL: '5s' }, 'recoveryInterval', 5_000],
+  [{ HOOKLINE_RECOVERY_GRACE: '10m' }, 'recoveryGrace', 600_000],
   [{ HOOKLINE_MAX_PAYLOAD_SIZE: '1024' }, 'maxPayloadSize', 1_024],
   [{ HOOKLINE_MAX_PAYLOAD_SIZE: String(64 * 1024 * 1024) }, 'maxPayloadSize', 64 * 1024 * 1024],
   [{ HOOKLINE_MAX_RESPONSE_BODY_SIZE: '0' }, 'maxResponseBodySize', 0],
@@ -121,6 +125,8 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_QUEUE_LEASE', '2h'],
   ['HOOKLINE_QUEUE_POLL_INTERVAL', '5ms'],
   ['HOOKLINE_QUEUE_POLL_INTERVAL', '2m'],
+  ['HOOKLINE_RECOVERY_INTERVAL', '10ms'],
+  ['HOOKLINE_RECOVERY_GRACE', 'soon'],
   ['HOOKLINE_MAX_PAYLOAD_SIZE', '1023'],
   ['HOOKLINE_MAX_PAYLOAD_SIZE', '1MB'],
   ['HOOKLINE_MAX_RESPONSE_BODY_SIZE', '-1'],
@@ -255,6 +261,14 @@ describe('loadConfig invalid values', () => {
     assert.equal(error.problems.length, 1);
     assert.match(error.message, /HOOKLINE_QUEUE_LEASE/);
     assert.match(error.message, /HOOKLINE_REQUEST_TIMEOUT/);
+  });
+
+  test('recovery grace not above queue lease', () => {
+    const error = configError({ HOOKLINE_QUEUE_LEASE: '10m', HOOKLINE_RECOVERY_GRACE: '5m' });
+
+    assert.equal(error.problems.length, 1);
+    assert.match(error.message, /HOOKLINE_RECOVERY_GRACE/);
+    assert.match(error.message, /HOOKLINE_QUEUE_LEASE/);
   });
 
   test('one per-queue Redis URL without REDIS_URL', () => {

@@ -171,4 +171,20 @@ export class DeliveryRepository {
     const rows = await query.orderBy('endpoint_id', 'asc').limit(limit + 1).execute();
     return rows.map(toDelivery);
   }
+
+  /**
+   * Unfinished deliveries (pending or sending) whose next attempt was due before `dueBefore`,
+   * oldest first: the ones whose queue job may have been lost.
+   */
+  async listOverdue(dueBefore: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('delivery')
+      .select('id')
+      .where('status', 'in', [1, 3])
+      .where('next_attempt_at', '<', dueBefore)
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
 }

@@ -60,6 +60,23 @@ export class MessageRepository {
       .execute();
   }
 
+  async markFannedOut(id: string, transaction: Transaction<Database>): Promise<void> {
+    await transaction.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id).execute();
+  }
+
+  /** Messages stored before `before` whose fan-out has not finished, oldest first. */
+  async listNotFannedOut(before: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('message')
+      .select('id')
+      .where('fanned_out', '=', 0)
+      .where('created_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
   async find(appId: string, id: string): Promise<Message | undefined> {
     const row = await this.db
       .selectFrom('message')
