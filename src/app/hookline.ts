@@ -12,16 +12,17 @@ import { EndpointService } from '../core/endpoints.js';
 import { EventTypeService } from '../core/event-types.js';
 import { createFanOutHandler } from '../core/fan-out.js';
 import { MessageService } from '../core/messages.js';
+import { RecoverySweep } from '../core/recovery-sweep.js';
 import { RedeliveryService } from '../core/redelivery.js';
 import { workshopCatalog, WorkshopService } from '../core/workshop.js';
 import { createAttemptHandler } from '../delivery/attempt-handler.js';
 import { createWebhookSender, type LookupAllFunction } from '../delivery/http-sender.js';
 import type { Logger } from '../observability/logger.js';
 import type { Consumer } from '../queue/contract.js';
-import { EmbeddedQueue } from '../queue/embedded-queue.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminToken } from './admin-token.js';
+import { modeOf, openQueue } from './open-queue.js';
 import { describeStore, openStore, storeDialect } from './open-store.js';
 import { version } from './version.js';
 
@@ -59,20 +60,22 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
 
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const scaled = config.redisUrl !== undefined || config.eventsRedisUrl !== undefined;
-  if (storeDialect(config) === 'postgres' && !scaled) {
-    throw new Error('DATABASE_URL names PostgreSQL but REDIS_URL is not set: the scaled mode needs both. Set REDIS_URL, or unset DATABASE_URL for the embedded mode.');
+  const mode = modeOf(config);
+  if (storeDialect(config) === 'postgres' && mode === 'embedded') {
+    throw new Error(
+      'DATABASE_URL names PostgreSQL but REDIS_URL is not set: the scaled mode needs both. Set REDIS_URL, or unset DATABASE_URL for the embedded mode.',
+    );
   }
   const store = await openStore(config, logger);
   const db = store.db;
-
-  const queue = new EmbeddedQueue({
-    db,
-    leaseMs: config.queueLease,
-    pollIntervalMs: config.queuePollInterval,
-    logger: logger.child({ component: 'queue' }),
-    now: clock,
-  });
+  let opened;
+  try {
+    opened = await openQueue(config, store, logger, clock);
+  } catch (error) {
+    await store.destroy();
+    throw error;
+  }
+  const { queue, state } = opened;
 
   const applications = new ApplicationService(store, clock);
   const eventTypes = new EventTypeService(store, clock);
@@ -124,6 +127,22 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     );
   }
 
+  // A queue outside the database can lose jobs; the store still records every unfinished
+  // fan-out and delivery, so workers sweep for overdue ones and queue them again.
+  const sweep =
+    roles.worker && mode === 'scaled'
+      ? new RecoverySweep({
+          store,
+          queue,
+          state,
+          logger: logger.child({ component: 'recovery' }),
+          clock,
+          intervalMs: config.recoveryInterval,
+          graceMs: config.recoveryGrace,
+        })
+      : undefined;
+  sweep?.start();
+
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (roles.api) {
@@ -136,6 +155,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     const checks: HealthCheck[] = [
       { name: 'database', check: async () => void (await sql`select 1`.execute(db)) },
       { name: 'queue', check: async () => void (await queue.counts('webhooks')) },
+      { name: 'cache', check: () => state.ping() },
     ];
     server = buildServer({
       services,
@@ -150,9 +170,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     });
     const address = await server.listen({ host: config.host, port: config.port });
     url = address;
-    logger.info({ url: address, mode: 'embedded', store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
+    logger.info({ url: address, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
   } else {
-    logger.info({ mode: 'embedded', roles }, `Hookline ${version} worker started`);
+    logger.info({ mode, roles }, `Hookline ${version} worker started`);
   }
 
   let closing: Promise<void> | undefined;
@@ -163,7 +183,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       server ? closeServer(server, config.shutdownTimeout, logger) : undefined,
       ...consumers.map((consumer) => consumer.close(config.shutdownTimeout)),
     ]);
+    await sweep?.stop();
     await queue.close(config.shutdownTimeout);
+    await state.close();
     await sender.close();
     await store.destroy();
     logger.info('Shutdown complete');

@@ -1,10 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startHookline, type Hookline, type Roles } from '../../src/app/hookline.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import pg from 'pg';
 import { createLogger } from '../../src/observability/logger.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from './redis.js';
+import { dropSchema, testDatabaseUrl } from './store.js';
 
 /** Admin token of test servers; obviously not a real secret. */
 export const testAdminToken = 'test-admin-token-0000000000000000';
@@ -27,7 +31,9 @@ export interface TestHookline extends Hookline {
 export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
+  mode: 'embedded' | 'scaled' = 'embedded',
 ): Promise<TestHookline> {
+  const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
   const config = loadConfig(
     {},
@@ -43,6 +49,7 @@ export async function startTestHookline(
       queuePollInterval: 100,
       logLevel: 'debug',
       shutdownTimeout: 2_000,
+      ...(scaled ? { databaseUrl: scaled.databaseUrl, redisUrl: testRedisUrl, redisPrefix: scaled.redisPrefix } : {}),
       ...overrides,
     },
   );
@@ -91,6 +98,33 @@ export async function startTestHookline(
       if (overrides.dataDir === undefined) {
         rmSync(dataDir, { recursive: true, force: true });
       }
+      await scaled?.cleanup();
+    },
+  };
+}
+
+/**
+ * Creates a PostgreSQL schema and a Redis key prefix of their own for one scaled-mode
+ * test server, and returns the URL that selects the schema.
+ */
+export async function prepareScaledBackends(): Promise<{ databaseUrl: string; redisPrefix: string; cleanup(): Promise<void> }> {
+  const schema = `hookline_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: testDatabaseUrl });
+  await client.connect();
+  try {
+    await client.query(`create schema ${schema}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(testDatabaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const redisPrefix = uniquePrefix().slice(0, -1);
+  return {
+    databaseUrl: url.toString(),
+    redisPrefix,
+    async cleanup() {
+      await dropSchema(schema);
+      await deleteKeys(`${redisPrefix}:`);
     },
   };
 }

@@ -42,7 +42,13 @@ export async function createTestStore(): Promise<TestStore> {
 export async function createPostgresTestStore(): Promise<TestStore> {
   const schema = `hookline_test_${randomBytes(6).toString('hex')}`;
   const { db } = await openPostgres(testDatabaseUrl, { poolSize: 5, schema });
-  await migrateToLatest(db, 'postgres');
+  try {
+    await migrateToLatest(db, 'postgres');
+  } catch (error) {
+    await db.destroy();
+    await dropSchema(schema);
+    throw error;
+  }
   return {
     db,
     dialect: 'postgres',
