@@ -21,6 +21,21 @@ export function endpointMatches(endpoint: Endpoint, message: Message): boolean {
   return true;
 }
 
+/** Creates the record of a delivery that is due now and has had no attempt. */
+export function newDelivery(message: Message, endpointId: string, now: number): Delivery {
+  return {
+    id: createId('dlv', now),
+    msgId: message.id,
+    endpointId,
+    appId: message.appId,
+    status: DeliveryStatus.pending,
+    attemptCount: 0,
+    nextAttemptAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /**
  * Creates the handler of the `events` queue: one delivery per subscribed, enabled endpoint,
  * each with a job on the `webhooks` queue, written in one transaction. Running it twice for
@@ -38,17 +53,7 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
     const now = clock();
     const deliveries: Delivery[] = endpoints
       .filter((endpoint) => endpointMatches(endpoint, message))
-      .map((endpoint) => ({
-        id: createId('dlv', now),
-        msgId: message.id,
-        endpointId: endpoint.id,
-        appId: message.appId,
-        status: DeliveryStatus.pending,
-        attemptCount: 0,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      }));
+      .map((endpoint) => newDelivery(message, endpoint.id, now));
 
     await store.db.transaction().execute(async (transaction) => {
       const inserted = await store.deliveries.insertMissing(deliveries, transaction);

@@ -1,10 +1,10 @@
 import type { Queue } from '../queue/contract.js';
 import type { DeliveryJob } from '../queue/jobs.js';
-import { createId } from '../store/ids.js';
 import { DeliveryStatus, type Delivery } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { EndpointService } from './endpoints.js';
+import { newDelivery } from './fan-out.js';
 import { NotFoundError } from './errors.js';
 import type { MessageService } from './messages.js';
 
@@ -32,17 +32,7 @@ export class RedeliveryService {
     const now = this.clock();
     let delivery = await this.store.deliveries.find(message.id, endpoint.id);
     if (!delivery) {
-      const created: Delivery = {
-        id: createId('dlv', now),
-        msgId: message.id,
-        endpointId: endpoint.id,
-        appId: message.appId,
-        status: DeliveryStatus.pending,
-        attemptCount: 0,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const created = newDelivery(message, endpoint.id, now);
       await this.store.db.transaction().execute(async (transaction) => {
         await this.store.deliveries.insertMissing([created], transaction);
       });
