@@ -26,7 +26,7 @@ import { modeOf, openQueue } from './open-queue.js';
 import { describeStore, openStore, storeDialect } from './open-store.js';
 import { version } from './version.js';
 
-/** Which parts of Hookline a process runs. */
+/** The parts of Hookline that a process runs. */
 export interface Roles {
   api: boolean;
   worker: boolean;
@@ -53,7 +53,7 @@ export interface Hookline {
 
 const loopbackRanges = ['127.0.0.0/8', '::1/128'];
 
-/** Builds and starts Hookline for the given roles on the embedded store and queue. */
+/** Builds and starts Hookline for the given roles, in the embedded or scaled mode that the configuration selects. */
 export async function startHookline(options: HooklineOptions): Promise<Hookline> {
   const { config, logger, roles } = options;
   const clock = options.clock ?? (() => Date.now());
@@ -127,7 +127,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     );
   }
 
-  // A queue outside the database can lose jobs; the store still records every unfinished
+  // A queue outside the database can lose jobs. The store still records every unfinished
   // fan-out and delivery, so workers sweep for overdue ones and queue them again.
   const sweep =
     roles.worker && mode === 'scaled'

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 
 export type Mode = 'embedded' | 'scaled';
 
-/** The Redis server of each queue, or undefined in the embedded mode. */
+/** Returns the Redis server of each queue, or undefined in the embedded mode. */
 export function redisUrls(config: Readonly<Config>): Record<QueueName, string> | undefined {
   const events = config.eventsRedisUrl ?? config.redisUrl;
   const webhooks = config.webhooksRedisUrl ?? config.redisUrl;
