@@ -5,11 +5,24 @@ import { testAdminToken } from './hookline.js';
 /** The compiled CLI, which `npm test` builds before the tests run. */
 export const cliPath = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-/** A `hookline start` child process and what it has written so far. */
+/** The `hookline` commands that run a server: API and workers, the API alone, the workers alone. */
+export type HooklineCommand = 'start' | 'api' | 'worker';
+
+export interface SpawnOptions {
+  /** Default `start`. */
+  command?: HooklineCommand;
+  /** Arguments after the command, such as `['--concurrency', '8']`. */
+  args?: string[];
+  /** Longest wait for the process to report that it is ready, in milliseconds. Default 15,000. */
+  timeoutMs?: number;
+}
+
+/** A `hookline start`, `api` or `worker` child process and what it has written so far. */
 export interface HooklineProcess {
   child: ChildProcess;
   pid: number;
-  /** `http://127.0.0.1:port` from the "listening" log line. */
+  command: HooklineCommand;
+  /** `http://127.0.0.1:port` from the "listening" log line; empty for `worker`, which serves no HTTP. */
   url: string;
   /** Every JSON log line written to stdout so far, parsed. */
   logs: Record<string, unknown>[];
@@ -17,18 +30,19 @@ export interface HooklineProcess {
   stderr: string[];
   /** Resolves with the exit code and signal once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Sends a request with the admin token and returns the status and the JSON body, `{}` when empty. */
+  /** Sends a request with the admin token and returns the status and the JSON body, `{}` when empty. Not for `worker`. */
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 /**
- * Spawns `node dist/cli/main.js start` on a free loopback port with the admin token of
+ * Spawns `node dist/cli/main.js COMMAND` on a free loopback port with the admin token of
  * the test servers and loopback deliveries allowed, plus `env`. Resolves once the server
- * logs that it is listening. Rejects, after killing the child, when that takes longer
- * than `timeoutMs` or the process exits first.
+ * logs that it is listening, or for `worker` that it started. Rejects, after killing the
+ * child, when that takes longer than `timeoutMs` or the process exits first.
  */
-export async function spawnHookline(env: Record<string, string>, timeoutMs = 15_000): Promise<HooklineProcess> {
-  const child = spawn(process.execPath, [cliPath, 'start'], {
+export async function spawnHookline(env: Record<string, string>, options: SpawnOptions = {}): Promise<HooklineProcess> {
+  const { command = 'start', args = [], timeoutMs = 15_000 } = options;
+  const child = spawn(process.execPath, [cliPath, command, ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOOKLINE_HOST: '127.0.0.1',
@@ -74,6 +88,8 @@ export async function spawnHookline(env: Record<string, string>, timeoutMs = 15_
       logs.push(entry);
       if (typeof entry.url === 'string' && typeof entry.msg === 'string' && entry.msg.includes('listening on')) {
         listening(entry.url);
+      } else if (command === 'worker' && typeof entry.msg === 'string' && entry.msg.includes('worker started')) {
+        listening('');
       }
     }
   });
@@ -82,9 +98,9 @@ export async function spawnHookline(env: Record<string, string>, timeoutMs = 15_
 
   let timer: NodeJS.Timeout | undefined;
   const failure = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Hookline did not log "listening on" within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`hookline ${command} did not report that it is ready within ${timeoutMs} ms`)), timeoutMs);
     void exited.then(({ code, signal }) => {
-      reject(new Error(`Hookline exited before listening (code ${code}, signal ${signal}): ${stderr.join('')}`));
+      reject(new Error(`hookline ${command} exited before it was ready (code ${code}, signal ${signal}): ${stderr.join('')}`));
     });
   });
 
@@ -101,6 +117,7 @@ export async function spawnHookline(env: Record<string, string>, timeoutMs = 15_
   return {
     child,
     pid,
+    command,
     url,
     logs,
     stderr,
