@@ -1,51 +1,66 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import type { Database } from './schema.js';
 
-function migrationsFor(dialect: Dialect): Record<string, Migration> {
-  return {
-    '0001-initial': initialMigration(dialect),
-    '0002-outbox': outboxMigration(dialect),
-    '0003-recovery-indexes': recoveryMigration(),
-  };
+/** Every migration in the order it is applied. Names are stored, so they never change. */
+function migrationsFor(dialect: Dialect): [name: string, migration: Migration][] {
+  return [
+    ['0001-initial', initialMigration(dialect)],
+    ['0002-outbox', outboxMigration(dialect)],
+    ['0003-recovery-indexes', recoveryMigration()],
+  ];
 }
 
-class InCodeMigrationProvider implements MigrationProvider {
-  constructor(private readonly dialect: Dialect) {}
+/** Key of the PostgreSQL advisory lock that serializes migrations between processes. */
+const migrationLockKey = 7_130_501_001;
 
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return migrationsFor(this.dialect);
-  }
-}
-
-/** Applies every pending migration. Throws with the failing migration's name. */
+/**
+ * Applies every pending migration in one transaction and returns the names applied.
+ * Processes that start together migrate once: PostgreSQL serializes them with an advisory
+ * lock, SQLite with a write transaction taken at the start. The table `hookline_migration`
+ * lists what was applied.
+ *
+ * This runs its own short loop instead of Kysely's Migrator, because the Migrator
+ * introspects every schema of the database, which fails when another schema is dropped
+ * at the same moment (as parallel tests do).
+ */
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
-  // Kysely looks for its migration tables in every schema unless told which one; with
-  // several schemas in one database it would find another schema's tables and skip its own.
-  let migrationTableSchema: string | undefined;
-  if (dialect === 'postgres') {
-    const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-    migrationTableSchema = result.rows[0]?.schema;
-  }
+  return db.connection().execute(async (connection) => {
+    if (dialect === 'postgres') {
+      await sql`begin`.execute(connection);
+      await sql`select pg_advisory_xact_lock(${migrationLockKey})`.execute(connection);
+    } else {
+      await sql`begin immediate`.execute(connection);
+    }
 
-  const migrator = new Migrator({
-    db,
-    ...(migrationTableSchema ? { migrationTableSchema } : {}),
-    provider: new InCodeMigrationProvider(dialect),
-    migrationTableName: 'hookline_migration',
-    migrationLockTableName: 'hookline_migration_lock',
+    let current = '';
+    try {
+      await sql`create table if not exists hookline_migration (name varchar(255) primary key, timestamp varchar(255) not null)`.execute(
+        connection,
+      );
+      const rows = await sql<{ name: string }>`select name from hookline_migration`.execute(connection);
+      const applied = new Set(rows.rows.map((row) => row.name));
+
+      const names: string[] = [];
+      for (const [name, migration] of migrationsFor(dialect)) {
+        if (applied.has(name)) {
+          continue;
+        }
+        current = name;
+        await migration.up(connection as Kysely<unknown>);
+        await sql`insert into hookline_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(connection);
+        names.push(name);
+      }
+
+      await sql`commit`.execute(connection);
+      return names;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => undefined);
+      const which = current === '' ? '' : ` ${current}`;
+      throw new Error(`Migration${which} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   });
-
-  const { error, results = [] } = await migrator.migrateToLatest();
-  const failed = results.find((result) => result.status === 'Error');
-  if (error) {
-    const name = failed ? ` ${failed.migrationName}` : '';
-    throw new Error(`Migration${name} failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
-  }
-  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }
