@@ -72,7 +72,17 @@ export function buildOpenApiDocument(routes: RegisteredRoute[], version: string)
       responses['401'] = { description: 'Missing or invalid token', content: { 'application/json': { schema: errorBody } } };
       responses['403'] = { description: 'Token not allowed here', content: { 'application/json': { schema: errorBody } } };
     }
-    if (route.params) {
+    if (route.body) {
+      responses['413'] = { description: 'Request body larger than HOOKLINE_MAX_PAYLOAD_SIZE', content: { 'application/json': { schema: errorBody } } };
+      responses['415'] = { description: 'Content type other than application/json', content: { 'application/json': { schema: errorBody } } };
+    }
+    if (route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH') {
+      responses['409'] = {
+        description: 'Conflict with stored data, such as a uid or eventId already taken, or an Idempotency-Key still in use',
+        content: { 'application/json': { schema: errorBody } },
+      };
+    }
+    if (route.params || route.method !== 'GET') {
       responses['404'] = { description: 'Not found', content: { 'application/json': { schema: errorBody } } };
     }
 

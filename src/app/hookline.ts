@@ -59,7 +59,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const clock = options.clock ?? (() => Date.now());
 
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const mode = modeOf(config);
   if (storeDialect(config) === 'postgres' && mode === 'embedded') {
     throw new Error(
@@ -168,7 +168,19 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       publicUrl: () => config.publicUrl ?? url ?? `http://${config.host}:${config.port}`,
       clock,
     });
-    const address = await server.listen({ host: config.host, port: config.port });
+    let address: string;
+    try {
+      address = await server.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      // The consumers already run: stop them and release the store before failing.
+      await Promise.all(consumers.map((consumer) => consumer.close(0)));
+      await sweep?.stop();
+      await queue.close(0);
+      await state.close();
+      await sender.close();
+      await store.destroy();
+      throw error;
+    }
     url = address;
     logger.info({ url: address, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
   } else {

@@ -86,9 +86,12 @@ async function main(): Promise<void> {
     return;
   }
   const command = positionals[0];
-  if (values.help || command === undefined || command === 'help') {
+  if (values.help || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return;
+  }
+  if (command === undefined) {
+    fail(`Missing command.\n\n${usage}`);
   }
 
   const overrides: Partial<Config> = {};
@@ -131,7 +134,29 @@ async function main(): Promise<void> {
   }
 }
 
+/** Explains the start-up failures that come from the environment rather than from a bug. */
+function describeStartupError(error: NodeJS.ErrnoException): string | undefined {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `${error.message}: another process listens on that address. Stop it, or set HOOKLINE_PORT (or --port) to a free port.`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return `${error.message}: HOOKLINE_HOST is not an address of this machine. Use 127.0.0.1, 0.0.0.0 or one of its own addresses.`;
+    case 'EACCES':
+    case 'EPERM':
+    case 'EEXIST':
+    case 'ENOTDIR':
+    case 'EROFS':
+      return `${error.message}: check that HOOKLINE_DATA_DIR names a folder this user can create and write.`;
+    default:
+      return undefined;
+  }
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(`hookline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const known = error instanceof Error ? describeStartupError(error as NodeJS.ErrnoException) : undefined;
+  // Unknown errors keep their stack, because they point at a bug.
+  const text = known ?? (error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.stderr.write(`hookline: ${text}\n`);
   process.exit(1);
 });

@@ -50,7 +50,7 @@ function parseBoolean(text: string): boolean {
   if (['0', 'false', 'no', 'off', ''].includes(normalized)) {
     return false;
   }
-  throw new Error('expected true or false');
+  throw new Error('expected true or false (1, yes, on and 0, no, off also work)');
 }
 
 function parseList(text: string): string[] {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -7,7 +7,10 @@ import type { Database } from './schema.js';
 /** Opens (and creates) a SQLite database file in WAL mode for the store. */
 export function openSqlite(path: string): { db: Kysely<Database>; raw: SqliteDatabase.Database } {
   if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // The database holds signing secrets. SQLite gives its -wal and -shm files the mode of
+    // the database file, so creating the file as 0600 first protects all three.
+    closeSync(openSync(path, 'a', 0o600));
   }
 
   const raw = new SqliteDatabase(path);
