@@ -6,19 +6,22 @@ import { describeMachine, describeSource } from './lib/machine.js';
 import { stopAll } from './lib/managed-process.js';
 import { Progress } from './lib/progress.js';
 import { compare, renderTable, writeResult, type BenchResult } from './lib/report.js';
-import { runPipeline, type PipelineOptions, type PipelineScenario } from './scenarios/pipeline.js';
+import { defaultDatabaseUrl, defaultRedisUrl } from './lib/scaled-backends.js';
+import { runPipeline, type BenchMode, type PipelineOptions, type PipelineScenario } from './scenarios/pipeline.js';
 
 const scenarios: readonly PipelineScenario[] = ['pipeline', 'ingest', 'deliver'];
+const modes: readonly BenchMode[] = ['embedded', 'scaled'];
 const packageFolder = fileURLToPath(new URL('..', import.meta.url));
 
 const usage = `Usage: npm run bench -- <scenario> [options]
 
 Scenarios:
-  pipeline   Post messages to \`hookline start\` for a fixed time and measure acceptance,
+  pipeline   Post messages to \`hookline start\` (scaled mode: \`hookline api\` beside
+             --workers \`hookline worker\` processes) for a fixed time and measure acceptance,
              delivery to a receiver process, the drain of the backlog and the accept-to-receipt delay.
   ingest     The API half alone: post messages to \`hookline api\`, which delivers nothing.
   deliver    The worker half alone: fill a backlog through \`hookline api\`, stop it, and time
-             \`hookline worker\` draining it.
+             \`hookline worker\` (scaled mode: --workers of them) draining it.
 
 Each scenario first measures the ceiling: the same load against a bare node:http server that responds 204.
 
@@ -29,7 +32,12 @@ Options:
   --rate N               messages per second to offer, over all connections (default: as many as
                          the server accepts); the ceiling run gets the same rate
   --body-bytes N         size of each request body in bytes (default 1024)
-  --concurrency N        HOOKLINE_WORKER_CONCURRENCY of Hookline (default: Hookline's own)
+  --concurrency N        HOOKLINE_WORKER_CONCURRENCY of each Hookline process (default: Hookline's own)
+  --mode MODE            embedded (SQLite and the embedded queue, the default) or scaled
+                         (PostgreSQL and BullMQ on Redis, in a schema and key prefix of the run's own)
+  --workers N            scaled mode: \`hookline worker\` processes (default 1)
+  --database-url URL     scaled mode: PostgreSQL database (default ${defaultDatabaseUrl})
+  --redis-url URL        scaled mode: Redis server (default ${defaultRedisUrl})
   --drain-timeout S      longest wait for the backlog to drain, in seconds (default 120)
   --out DIR              folder for the JSON result and markdown summary (default bench/results)
   --profile              write V8 CPU profiles of the Hookline processes into DIR/profiles
@@ -70,6 +78,10 @@ function parseOptions(args: string[]): { options: PipelineOptions; outFolder: st
         'body-bytes': { type: 'string' },
         rate: { type: 'string' },
         concurrency: { type: 'string' },
+        mode: { type: 'string' },
+        workers: { type: 'string' },
+        'database-url': { type: 'string' },
+        'redis-url': { type: 'string' },
         'drain-timeout': { type: 'string' },
         out: { type: 'string' },
         profile: { type: 'boolean' },
@@ -90,12 +102,27 @@ function parseOptions(args: string[]): { options: PipelineOptions; outFolder: st
     fail(`Expected one scenario out of ${scenarios.join(', ')}; got ${positionals.length === 0 ? 'none' : positionals.join(' ')}.`);
   }
 
+  const mode = values.mode ?? 'embedded';
+  if (!(modes as readonly string[]).includes(mode)) {
+    fail(`Invalid --mode "${mode}": expected ${modes.join(' or ')}.`);
+  }
+  const scaled = mode === 'scaled';
+  for (const name of ['workers', 'database-url', 'redis-url'] as const) {
+    if (!scaled && values[name] !== undefined) {
+      fail(`--${name} needs --mode scaled.`);
+    }
+  }
+
   const durationSeconds = numberOption('duration', values.duration, 10, 1, 3_600);
   const outFolder = resolve(values.out ?? `${packageFolder}/bench/results`);
   return {
     outFolder,
     options: {
       scenario: scenario as PipelineScenario,
+      mode: mode as BenchMode,
+      workers: scaled ? numberOption('workers', values.workers, 1, 1, 64) : 1,
+      databaseUrl: scaled ? (values['database-url'] ?? defaultDatabaseUrl) : undefined,
+      redisUrl: scaled ? (values['redis-url'] ?? defaultRedisUrl) : undefined,
       durationSeconds,
       ceilingDurationSeconds: numberOption('ceiling-duration', values['ceiling-duration'], durationSeconds, 1, 3_600),
       connections: numberOption('connections', values.connections, 10, 1, 1_000),

@@ -19,6 +19,10 @@ export interface HooklineProcessOptions {
   workerConcurrency: number | undefined;
   /** Folder for a V8 CPU profile written when the process exits; no profile when undefined. */
   profileDir: string | undefined;
+  /** Name of the process in messages and profile file names. Default `hookline ROLE`. */
+  name?: string;
+  /** More environment, such as DATABASE_URL and REDIS_URL for the scaled mode. */
+  env?: Record<string, string>;
 }
 
 export interface HooklineProcess {
@@ -40,14 +44,15 @@ export async function findFreePort(): Promise<number> {
 }
 
 /**
- * Starts `node dist/cli/main.js ROLE` on embedded defaults with warn-level logs, so the
- * per-attempt info lines do not cost throughput. HOOKLINE_PORT=0 would pick the port, but
- * the line that reports it is logged at info, so the port is chosen here instead.
+ * Starts `node dist/cli/main.js ROLE`, on embedded defaults unless `env` names PostgreSQL
+ * and Redis. Logs are at warn level, so the per-attempt info lines do not cost throughput.
+ * HOOKLINE_PORT=0 would pick the port, but the line that reports it is logged at info, so
+ * the port is chosen here instead.
  */
 export async function startHooklineProcess(options: HooklineProcessOptions): Promise<HooklineProcess> {
-  const nodeArguments = options.profileDir === undefined
-    ? []
-    : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=hookline-${options.role}-${process.pid}-${Date.now()}.cpuprofile`];
+  const name = options.name ?? `hookline ${options.role}`;
+  const profileName = `${name.replaceAll(' ', '-')}-${process.pid}-${Date.now()}.cpuprofile`;
+  const nodeArguments = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${profileName}`];
   const environment: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -58,10 +63,11 @@ export async function startHooklineProcess(options: HooklineProcessOptions): Pro
     HOOKLINE_ALLOW_LOOPBACK: 'true',
     HOOKLINE_LOG_LEVEL: 'warn',
     ...(options.workerConcurrency === undefined ? {} : { HOOKLINE_WORKER_CONCURRENCY: String(options.workerConcurrency) }),
+    ...options.env,
   };
 
   const managed = startProcess(
-    `hookline ${options.role}`,
+    name,
     process.execPath,
     [...nodeArguments, cliPath, options.role],
     { env: environment, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 
@@ -48,4 +48,33 @@ export function readPeakRssBytes(pid: number): number | undefined {
 
   const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   return match ? Number(match[1]) * 1024 : undefined;
+}
+
+/**
+ * Returns the CPU time, in seconds, that every process whose command name is `command`
+ * (such as `postgres` or `redis-server`) has used so far, summed. Processes that exit
+ * between two readings drop out of the sum, so a difference is a lower bound. Returns
+ * undefined where /proc is missing.
+ */
+export function readCpuSecondsOfCommand(command: string): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return undefined;
+  }
+
+  let total = 0;
+  for (const entry of entries) {
+    let name: string;
+    try {
+      name = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (name === command) {
+      total += readCpuSeconds(Number(entry)) ?? 0;
+    }
+  }
+  return total;
 }

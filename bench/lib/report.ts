@@ -91,16 +91,41 @@ function formatCores(value: number | undefined): string {
   return value === undefined ? '—' : value.toFixed(2);
 }
 
+/** Names the mode and, in the scaled mode, the worker processes, as in "scaled mode, 2 worker processes". */
+function describeMode(options: BenchResult['options']): string {
+  // Results written before the scaled mode existed have no mode.
+  if (options.mode !== 'scaled') {
+    return 'embedded mode';
+  }
+  return `scaled mode, ${options.workers} worker process${options.workers === 1 ? '' : 'es'}`;
+}
+
+/** Formats the cores of all Hookline processes, followed by each one's share when there are several. */
+function formatHooklineCores(total: number | undefined, byProcess: Record<string, number | undefined> | undefined): string {
+  const entries = Object.entries(byProcess ?? {});
+  if (entries.length < 2) {
+    return formatCores(total);
+  }
+  return `${formatCores(total)} (${entries.map(([name, cores]) => `${name} ${formatCores(cores)}`).join(', ')})`;
+}
+
 function notes(result: BenchResult): string[] {
   const { figures, options } = result;
+  const { ingest, drain } = figures.cpu;
   const lines = [
-    `${options.connections} connections, ${options.rate === undefined ? 'no rate limit' : `offered rate ${options.rate}/s`}, ` +
+    `${describeMode(options)}, ${options.connections} connections, ${options.rate === undefined ? 'no rate limit' : `offered rate ${options.rate}/s`}, ` +
       `${options.bodyBytes}-byte bodies, ingest ${options.durationSeconds} s, ceiling ${options.ceilingDurationSeconds} s.`,
     `Requests: ${figures.ingest.accepted.toLocaleString('en-US')} accepted, ${figures.ingest.non2xx} non-2xx, ${figures.ingest.errors} errors.`,
-    `CPU cores busy during ingest: Hookline ${formatCores(figures.cpu.ingest.hookline)}, receiver ${formatCores(figures.cpu.ingest.receiver)}, load generator ${formatCores(figures.cpu.ingest.loadGenerator)}.`,
+    `CPU cores busy during ingest: Hookline ${formatHooklineCores(ingest.hookline, ingest.hooklineByProcess)}, receiver ${formatCores(ingest.receiver)}, load generator ${formatCores(ingest.loadGenerator)}.`,
   ];
-  if (figures.cpu.drain !== undefined) {
-    lines.push(`CPU cores busy while draining: Hookline ${formatCores(figures.cpu.drain.hookline)}, receiver ${formatCores(figures.cpu.drain.receiver)}.`);
+  if (ingest.services !== undefined) {
+    lines.push(`CPU cores busy during ingest, all processes of each server on the machine: PostgreSQL ${formatCores(ingest.services.postgres)}, Redis ${formatCores(ingest.services.redis)}.`);
+  }
+  if (drain !== undefined) {
+    lines.push(`CPU cores busy while draining: Hookline ${formatHooklineCores(drain.hookline, drain.hooklineByProcess)}, receiver ${formatCores(drain.receiver)}.`);
+    if (drain.services !== undefined) {
+      lines.push(`CPU cores busy while draining, all processes of each server on the machine: PostgreSQL ${formatCores(drain.services.postgres)}, Redis ${formatCores(drain.services.redis)}.`);
+    }
   }
   if (figures.delivery !== undefined) {
     const { delivery } = figures;
@@ -123,7 +148,7 @@ export function renderTable(result: BenchResult): string {
     line.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
 
   return [
-    `Scenario ${result.scenario} on ${result.machine.cores} cores, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' ')} at the start`,
+    `Scenario ${result.scenario} (${describeMode(result.options)}) on ${result.machine.cores} cores, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' ')} at the start`,
     '',
     render(headings),
     widths.map((width) => '-'.repeat(width)).join('  '),
@@ -140,7 +165,7 @@ export function renderMarkdown(result: BenchResult): string {
   const { machine, source } = result;
   const gigabytes = (machine.memoryBytes / 1024 ** 3).toFixed(1);
   return [
-    `# Benchmark ${result.scenario}, ${result.startedAt}`,
+    `# Benchmark ${result.scenario} (${describeMode(result.options)}), ${result.startedAt}`,
     '',
     `Command: \`${result.command}\``,
     '',

@@ -5,21 +5,35 @@ import { fileURLToPath } from 'node:url';
 import { benchAdminToken, callApi, findFreePort, startHooklineProcess, type HooklineProcess, type HooklineRole } from '../lib/hookline-process.js';
 import { requestReply, startProcess, waitForMessage, type ManagedProcess } from '../lib/managed-process.js';
 import { round, type LatencySummary } from '../lib/percentiles.js';
-import { readCpuSeconds, readPeakRssBytes } from '../lib/process-usage.js';
+import { readCpuSeconds, readCpuSecondsOfCommand, readPeakRssBytes } from '../lib/process-usage.js';
 import type { Progress } from '../lib/progress.js';
+import { prepareScaledBackends, type ScaledBackends } from '../lib/scaled-backends.js';
 import { wallClockMs } from '../lib/wall-clock.js';
 import type { LoadProgress, LoadRequest, LoadResult } from '../processes/load-generator.js';
 import type { ReceiverSnapshot } from '../processes/receiver.js';
 
 /**
- * `pipeline` runs ingest and delivery at the same time in one `hookline start` process.
+ * `pipeline` runs ingest and delivery at the same time: in one `hookline start` process in
+ * the embedded mode, in one `hookline api` and `workers` `hookline worker` processes in the
+ * scaled mode.
  * `ingest` runs only `hookline api`, so nothing is delivered and the figures are the API's alone.
- * `deliver` fills a backlog through `hookline api`, stops it, and times `hookline worker` draining it.
+ * `deliver` fills a backlog through `hookline api`, stops it, and times `hookline worker`
+ * (in the scaled mode, `workers` of them) draining it.
  */
 export type PipelineScenario = 'pipeline' | 'ingest' | 'deliver';
 
+/** `embedded`: SQLite and the embedded queue. `scaled`: PostgreSQL and BullMQ on Redis. */
+export type BenchMode = 'embedded' | 'scaled';
+
 export interface PipelineOptions {
   scenario: PipelineScenario;
+  mode: BenchMode;
+  /** `hookline worker` processes of the scaled mode; 1 in the embedded mode. */
+  workers: number;
+  /** Scaled mode: the PostgreSQL database that gets a schema for the run. */
+  databaseUrl: string | undefined;
+  /** Scaled mode: the Redis server that gets a key prefix for the run. */
+  redisUrl: string | undefined;
   durationSeconds: number;
   ceilingDurationSeconds: number;
   connections: number;
@@ -67,10 +81,21 @@ export interface PipelineFigures {
   ceiling: LoadResult;
   ingest: LoadResult;
   delivery: DeliveryFigures | undefined;
+  /**
+   * `hookline` is the sum over every Hookline process, and `hooklineByProcess` the share of
+   * each by process name. `services` (scaled mode) is every `postgres` and `redis-server`
+   * process on the machine, so it includes work for other clients of those servers.
+   */
   cpu: {
     ceiling: { receiver: CoresBusy; loadGenerator: CoresBusy };
-    ingest: { hookline: CoresBusy; receiver: CoresBusy; loadGenerator: CoresBusy };
-    drain: { hookline: CoresBusy; receiver: CoresBusy } | undefined;
+    ingest: {
+      hookline: CoresBusy;
+      hooklineByProcess: Record<string, CoresBusy>;
+      receiver: CoresBusy;
+      loadGenerator: CoresBusy;
+      services: ServiceCores | undefined;
+    };
+    drain: { hookline: CoresBusy; hooklineByProcess: Record<string, CoresBusy>; receiver: CoresBusy; services: ServiceCores | undefined } | undefined;
   };
   /** Peak resident memory of each Hookline process, in bytes. */
   hooklinePeakRssBytes: Record<string, number | undefined>;
@@ -104,6 +129,39 @@ function cpuMeter<Name extends string>(processes: Record<Name, ManagedProcess>):
   };
 }
 
+/** Cores kept busy by the PostgreSQL and Redis servers during a phase. */
+export interface ServiceCores {
+  postgres: CoresBusy;
+  redis: CoresBusy;
+}
+
+/** Measures the CPU use of every `postgres` and `redis-server` process between the call and the returned function's call. */
+function serviceMeter(): () => ServiceCores {
+  const started = performance.now();
+  const before = { postgres: readCpuSecondsOfCommand('postgres'), redis: readCpuSecondsOfCommand('redis-server') };
+  const cores = (after: number | undefined, start: number | undefined, wallSeconds: number): CoresBusy =>
+    after === undefined || start === undefined ? undefined : round((after - start) / wallSeconds, 2);
+  return () => {
+    const wallSeconds = (performance.now() - started) / 1_000;
+    return {
+      postgres: cores(readCpuSecondsOfCommand('postgres'), before.postgres, wallSeconds),
+      redis: cores(readCpuSecondsOfCommand('redis-server'), before.redis, wallSeconds),
+    };
+  };
+}
+
+/** Adds up the cores of the named processes. The total is undefined when any of them could not be measured. */
+function sumCores(usage: Record<string, CoresBusy>, names: readonly string[]): { total: CoresBusy; byName: Record<string, CoresBusy> } {
+  const byName: Record<string, CoresBusy> = {};
+  let total: CoresBusy = 0;
+  for (const name of names) {
+    const cores = usage[name];
+    byName[name] = cores;
+    total = total === undefined || cores === undefined ? undefined : round(total + cores, 2);
+  }
+  return { total, byName };
+}
+
 async function runLoad(loadGenerator: ManagedProcess, load: LoadRequest, onProgress: (accepted: number) => void): Promise<LoadResult> {
   const listener = (message: LoadProgress) => {
     if (message.type === 'progress') {
@@ -135,7 +193,14 @@ const snapshotOf = (receiver: ManagedProcess) => requestReply<ReceiverSnapshot>(
 export async function runPipeline(options: PipelineOptions, progress: Progress): Promise<PipelineFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   const started: ManagedProcess[] = [];
+  let backends: ScaledBackends | undefined;
   try {
+    if (options.mode === 'scaled') {
+      backends = await prepareScaledBackends(options.databaseUrl ?? '', options.redisUrl ?? '');
+      progress.log(`scaled mode: PostgreSQL schema ${backends.schema}, Redis prefix ${backends.redisPrefix}`);
+    }
+    const backendEnv = backends?.env ?? {};
+
     const receiver = startTsProcess('receiver', receiverPath);
     started.push(receiver);
     const loadGenerator = startTsProcess('load generator', loadGeneratorPath);
@@ -161,28 +226,62 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     progress.log(`ceiling: ${ceiling.acceptedPerSecond.toLocaleString('en-US')} requests/s`);
 
     // 2. Hookline with one application and one endpoint that points at the receiver.
-    const role: HooklineRole = options.scenario === 'pipeline' ? 'start' : 'api';
+    const role: HooklineRole = options.scenario === 'pipeline' && options.mode === 'embedded' ? 'start' : 'api';
     const hooklinePort = await findFreePort();
+    const startWorkers = async (): Promise<HooklineProcess[]> => {
+      const workers: HooklineProcess[] = [];
+      for (let number = 1; number <= options.workers; number += 1) {
+        const worker = await startHooklineProcess({
+          role: 'worker',
+          name: options.workers === 1 ? 'hookline worker' : `hookline worker ${number}`,
+          dataDir,
+          port: hooklinePort,
+          workerConcurrency: options.workerConcurrency,
+          profileDir: options.profileDir,
+          env: backendEnv,
+        });
+        started.push(worker.process);
+        workers.push(worker);
+      }
+      return workers;
+    };
     const api = await startHooklineProcess({
       role,
       dataDir,
       port: hooklinePort,
       workerConcurrency: options.workerConcurrency,
       profileDir: options.profileDir,
+      env: backendEnv,
     });
     started.push(api.process);
+    // The API process migrates the schema, so the workers start after it.
+    const workers = options.scenario === 'pipeline' && options.mode === 'scaled' ? await startWorkers() : [];
     await callApi(api.url, 'POST', '/api/v1/app', { name: 'Benchmark', uid: applicationUid });
     await callApi(api.url, 'POST', `/api/v1/app/${applicationUid}/endpoint`, {
       url: `http://127.0.0.1:${receiverPort}/hook`,
       description: 'Benchmark receiver',
     });
+    if (workers.length > 0) {
+      // Worker processes report nothing at the warn level, so one delivery shows that they run.
+      await callApi(api.url, 'POST', `/api/v1/app/${applicationUid}/msg`, { eventType: 'bench.warm-up', payload: { sentAt: wallClockMs() } });
+      const deadline = performance.now() + 30_000;
+      while ((await snapshotOf(receiver)).deliveries === 0) {
+        if (performance.now() > deadline) {
+          throw new Error(`The warm-up message was not delivered within 30 s.\n${workers.map((worker) => worker.process.stderrTail()).join('\n')}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
     await requestReply(receiver, { type: 'reset' });
+    const ingestProcesses = [api, ...workers];
+    const ingestNames = ingestProcesses.map((hookline) => hookline.process.name);
 
     // 3. Ingest for the fixed duration, sampling the receiver once a second.
     const timeline: TimelinePoint[] = [];
     let accepted = 0;
     const ingestStarted = performance.now();
-    const ingestMeter = cpuMeter({ hookline: api.process, receiver, loadGenerator });
+    const ingestMeter = cpuMeter({ receiver, loadGenerator, ...Object.fromEntries(ingestProcesses.map((hookline) => [hookline.process.name, hookline.process])) });
+    const ingestServiceMeter = options.mode === 'scaled' ? serviceMeter() : undefined;
     let pendingSample: Promise<void> | undefined;
     const sampleTimer = setInterval(() => {
       // A sample still waiting for the receiver's reply is not overtaken by the next one.
@@ -216,12 +315,22 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     }
     const ingestEnded = performance.now();
     const ingestEndedWallClock = wallClockMs();
-    const ingestCpu = ingestMeter();
+    const ingestUsage = ingestMeter();
+    const ingestHookline = sumCores(ingestUsage, ingestNames);
+    const ingestCpu = {
+      hookline: ingestHookline.total,
+      hooklineByProcess: ingestHookline.byName,
+      receiver: ingestUsage.receiver,
+      loadGenerator: ingestUsage.loadGenerator,
+      services: ingestServiceMeter?.(),
+    };
     await pendingSample;
     const atIngestEnd = await snapshotOf(receiver);
     progress.log(`${options.scenario}: ${ingest.acceptedPerSecond.toLocaleString('en-US')} messages accepted/s`);
 
-    const hooklinePeakRssBytes: Record<string, number | undefined> = { [role]: readPeakRssBytes(api.process.pid) };
+    const hooklinePeakRssBytes: Record<string, number | undefined> = Object.fromEntries(
+      ingestProcesses.map((hookline) => [hookline.process.name, readPeakRssBytes(hookline.process.pid)]),
+    );
     if (options.scenario === 'ingest') {
       await api.process.stop(30_000);
       return {
@@ -235,23 +344,18 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     }
 
     // 4. Drain: wait until every accepted message reached the receiver.
-    let drainer: HooklineProcess = api;
+    let drainers: HooklineProcess[] = options.mode === 'scaled' ? workers : [api];
     let drainStarted = ingestEnded;
     let drainStartedWallClock = ingestEndedWallClock;
     if (options.scenario === 'deliver') {
       await api.process.stop(30_000);
       drainStarted = performance.now();
       drainStartedWallClock = wallClockMs();
-      drainer = await startHooklineProcess({
-        role: 'worker',
-        dataDir,
-        port: hooklinePort,
-        workerConcurrency: options.workerConcurrency,
-        profileDir: options.profileDir,
-      });
-      started.push(drainer.process);
+      drainers = await startWorkers();
     }
-    const drainMeter = cpuMeter({ hookline: drainer.process, receiver });
+    const drainNames = drainers.map((hookline) => hookline.process.name);
+    const drainMeter = cpuMeter({ receiver, ...Object.fromEntries(drainers.map((hookline) => [hookline.process.name, hookline.process])) });
+    const drainServiceMeter = options.mode === 'scaled' ? serviceMeter() : undefined;
     const deadline = drainStarted + options.drainTimeoutSeconds * 1_000;
     let latest = atIngestEnd;
     while (latest.uniqueMessages < ingest.accepted && performance.now() < deadline) {
@@ -262,9 +366,13 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
           `${latest.uniqueMessages.toLocaleString('en-US')}/${ingest.accepted.toLocaleString('en-US')} delivered`,
       );
     }
-    const drainCpu = drainMeter();
+    const drainUsage = drainMeter();
+    const drainServices = drainServiceMeter?.();
+    const drainHookline = sumCores(drainUsage, drainNames);
     const drainEnded = performance.now();
-    hooklinePeakRssBytes[drainer === api ? role : 'worker'] = readPeakRssBytes(drainer.process.pid);
+    for (const drainer of drainers) {
+      hooklinePeakRssBytes[drainer.process.name] = readPeakRssBytes(drainer.process.pid);
+    }
     const drained = latest.uniqueMessages >= ingest.accepted;
     const summary = await requestReply<ReceiverSnapshot & { delay: LatencySummary }>(receiver, { type: 'summary' });
     progress.log(
@@ -298,7 +406,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
       cpu: {
         ceiling: ceilingCpu,
         ingest: ingestCpu,
-        drain: { hookline: drainCpu.hookline, receiver: drainCpu.receiver },
+        drain: { hookline: drainHookline.total, hooklineByProcess: drainHookline.byName, receiver: drainUsage.receiver, services: drainServices },
       },
       hooklinePeakRssBytes,
       timeline,
@@ -307,5 +415,6 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     progress.finish();
     await Promise.all(started.map((managed) => managed.stop(10_000)));
     rmSync(dataDir, { recursive: true, force: true });
+    await backends?.cleanup();
   }
 }
