@@ -22,6 +22,9 @@ export interface RecoverySweepOptions {
   batchSize?: number;
 }
 
+/** Batches one sweep reads at most, per kind of work. */
+const maxPagesPerSweep = 50;
+
 /**
  * Finds work whose queue job was lost and queues it again. The store is the record of
  * what must happen: a message not yet fanned out, or a pending delivery whose next attempt
@@ -62,22 +65,36 @@ export class RecoverySweep {
       return { fanOuts: 0, deliveries: 0 };
     }
 
+    // Overdue rows whose jobs still exist come back from the store too, so the sweep pages
+    // through all of them (up to a bound) instead of stopping at the first batch.
     const dueBefore = clock() - graceMs;
-    const msgIds = await store.messages.listNotFannedOut(dueBefore, batchSize);
-    if (msgIds.length > 0) {
-      await queue.ensure<FanOutJob>('events', msgIds.map((msgId) => ({ id: msgId, data: { msgId } })));
-    }
-    const deliveryIds = await store.deliveries.listOverdue(dueBefore, batchSize);
-    if (deliveryIds.length > 0) {
-      await queue.ensure<DeliveryJob>('webhooks', deliveryIds.map((deliveryId) => ({ id: deliveryId, data: { deliveryId, trigger: 0 } })));
+    let fanOuts = 0;
+    let deliveries = 0;
+    let afterMessage: string | undefined;
+    let afterDelivery: { nextAttemptAt: number; id: string } | undefined;
+    for (let page = 0; page < maxPagesPerSweep; page += 1) {
+      const msgIds = await store.messages.listNotFannedOut(dueBefore, batchSize, afterMessage);
+      if (msgIds.length > 0) {
+        fanOuts += await queue.ensure<FanOutJob>('events', msgIds.map((msgId) => ({ id: msgId, data: { msgId } })));
+      }
+      const overdue = await store.deliveries.listOverdue(dueBefore, batchSize, afterDelivery);
+      if (overdue.length > 0) {
+        deliveries += await queue.ensure<DeliveryJob>(
+          'webhooks',
+          overdue.map(({ id }) => ({ id, data: { deliveryId: id, trigger: 0 } })),
+        );
+      }
+
+      afterMessage = msgIds[msgIds.length - 1];
+      afterDelivery = overdue[overdue.length - 1];
+      if (msgIds.length < batchSize && overdue.length < batchSize) {
+        break;
+      }
     }
 
-    if (msgIds.length > 0 || deliveryIds.length > 0) {
-      this.options.logger.warn(
-        { fanOuts: msgIds.length, deliveries: deliveryIds.length },
-        'Recovery sweep queued overdue work again; its queue jobs were lost or are very late',
-      );
+    if (fanOuts > 0 || deliveries > 0) {
+      this.options.logger.warn({ fanOuts, deliveries }, 'Recovery sweep queued overdue work again because its queue jobs were lost');
     }
-    return { fanOuts: msgIds.length, deliveries: deliveryIds.length };
+    return { fanOuts, deliveries };
   }
 }

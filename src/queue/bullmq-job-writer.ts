@@ -90,13 +90,13 @@ export class BullmqJobWriter {
     }
   }
 
-  /** Adds the jobs whose id has no BullMQ job in any state; existing jobs are left as they are. */
   /**
    * Adds the jobs whose id has neither a job nor a replacement waiting for a run to end, and
    * leaves the others as they are. A job that another add creates after the look-up is
-   * kept, because BullMQ ignores an add whose id exists.
+   * kept, because BullMQ ignores an add whose id exists. Returns how many jobs were added.
    */
-  async ensure(jobs: readonly QueuedJob[]): Promise<void> {
+  async ensure(jobs: readonly QueuedJob[]): Promise<number> {
+    let added = 0;
     const ordered = latestInRunAtOrder(jobs);
     for (let start = 0; start < ordered.length; start += jobsPerTransaction) {
       const batch = ordered.slice(start, start + jobsPerTransaction);
@@ -111,7 +111,9 @@ export class BullmqJobWriter {
         await createBullJob(this.settings.queue, job, now).addJob(transaction);
       }
       throwFirstError(await transaction.exec(), `ensure ${missing.length} jobs in queue ${this.settings.queue.name}`);
+      added += missing.length;
     }
+    return added;
   }
 
   /** Removes a waiting or delayed job and any replacement waiting for it. A running job keeps running. */

@@ -158,13 +158,13 @@ export class BullmqQueue implements Queue {
    * Adds jobs whose id has no job, waiting, delayed or running, and no replacement waiting
    * for a run to end. Ids that have one are left as they are.
    */
-  async ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<void> {
+  async ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<number> {
     this.ensureOpen(queue);
     const queued = toQueuedJobs(jobs, this.now());
     if (queued.length === 0) {
-      return;
+      return 0;
     }
-    await this.sides[queue].writer.ensure(queued);
+    return this.sides[queue].writer.ensure(queued);
   }
 
   /** Writes outbox rows through `transaction`. Call notify after the commit to relay them at once. */

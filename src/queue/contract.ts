@@ -80,8 +80,9 @@ export interface Queue {
   /**
    * Adds jobs whose id has no job yet, waiting, delayed or running; ids that have one are
    * left as they are. Recovery uses it to bring back lost jobs without disturbing live ones.
+   * Returns how many jobs were added.
    */
-  ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<void>;
+  ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<number>;
 
   /** Tells the queue that jobs were committed by addInTransaction, so consumers wake at once. */
   notify(queue: QueueName): void;

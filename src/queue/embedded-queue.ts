@@ -106,14 +106,15 @@ export class EmbeddedQueue implements Queue {
     this.wake(queue, earliestRunAt);
   }
 
-  async ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<void> {
+  async ensure<T>(queue: QueueName, jobs: JobToAdd<T>[]): Promise<number> {
     const { rows, earliestRunAt } = toRows(jobs, this.now());
     if (rows.length === 0) {
-      return;
+      return 0;
     }
 
-    await upsertJobs(this.db, queue, rows, this.now(), 'keep');
+    const added = await upsertJobs(this.db, queue, rows, this.now(), 'keep');
     this.wake(queue, earliestRunAt);
+    return added;
   }
 
   /** Writes the jobs through `transaction`. Call notify after the commit to wake consumers at once. */

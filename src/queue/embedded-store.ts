@@ -67,9 +67,10 @@ export async function upsertJobs(
   rows: readonly JobRow[],
   now: number,
   existing: 'replace' | 'keep' = 'replace',
-): Promise<void> {
+): Promise<number> {
+  let written = 0;
   for (const batch of chunk(rows, rowsPerStatement)) {
-    await db
+    const result = await db
       .insertInto('job')
       .values(
         batch.map((row) => ({
@@ -94,8 +95,10 @@ export async function upsertJobs(
           lease_until: null,
         })),
       )
-      .execute();
+      .executeTakeFirst();
+    written += Number(result.numInsertedOrUpdatedRows ?? 0n);
   }
+  return written;
 }
 
 /**

@@ -12,13 +12,13 @@ import { createTestStore } from '../helpers/store.js';
 const now = 1_800_000_000_000;
 const graceMs = 60_000;
 
-async function setUp() {
+async function setUp(batchSize?: number) {
   const testStore = await createTestStore();
   const store = createStore(testStore.db, testStore.dialect);
   const logger = pino({ level: 'silent' });
   const queue = new EmbeddedQueue({ db: store.db, leaseMs: 5_000, pollIntervalMs: 1_000, logger, now: () => now });
   const state = new MemoryState(() => now);
-  const sweep = new RecoverySweep({ store, queue, state, logger, clock: () => now, intervalMs: 10_000, graceMs });
+  const sweep = new RecoverySweep({ store, queue, state, logger, clock: () => now, intervalMs: 10_000, graceMs, ...(batchSize ? { batchSize } : {}) });
   return {
     store,
     queue,
@@ -100,7 +100,7 @@ test('RecoverySweep leaves existing jobs in place', async (context) => {
   await queue.add('webhooks', [{ id: delivery, data: { deliveryId: delivery, trigger: 1 }, runAt: now + 5_000 }]);
   const before = await store.db.selectFrom('job').selectAll().where('id', '=', delivery).executeTakeFirstOrThrow();
 
-  await sweep.sweep();
+  assert.deepEqual(await sweep.sweep(), { fanOuts: 0, deliveries: 0 });
   const after = await store.db.selectFrom('job').selectAll().where('id', '=', delivery).executeTakeFirstOrThrow();
   assert.deepEqual(after, before);
 });
@@ -115,4 +115,20 @@ test('RecoverySweep runs in one process at a time', async (context) => {
     results.map((result) => result.fanOuts).sort(),
     [0, 1],
   );
+});
+
+test('RecoverySweep pages past live jobs', async (context) => {
+  const { store, queue, sweep, destroy } = await setUp(2);
+  context.after(destroy);
+
+  const overdue = [];
+  for (let index = 0; index < 7; index += 1) {
+    overdue.push(await insertDelivery(store, DeliveryStatus.pending, now - 2 * graceMs - index));
+  }
+  // The oldest ones still have jobs, so the first pages hold nothing to add.
+  const withJobs = overdue.slice(-4);
+  await queue.add('webhooks', withJobs.map((id) => ({ id, data: { deliveryId: id, trigger: 0 }, runAt: now + 5_000 })));
+
+  assert.deepEqual(await sweep.sweep(), { fanOuts: 0, deliveries: 3 });
+  assert.deepEqual(await jobIds(store, 'webhooks'), [...overdue].sort());
 });

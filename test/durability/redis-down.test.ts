@@ -67,6 +67,8 @@ test('messages posted while Redis is down arrive later', { timeout: 90_000 }, as
   assert.equal(health.status, 503);
   assert.deepEqual(health.body.queue, { status: 'ERROR' });
   assert.deepEqual(health.body.database, { status: 'OK' });
+  const ready = await hookline.request('GET', '/readyz');
+  assert.equal(ready.status, 200, 'the API stays ready while messages can wait in the outbox');
   assert.equal(await countOutboxRows(hookline.store), messagesWhileDown);
   assert.equal(receiver.requests.length, 1, 'nothing can be delivered while Redis is down');
   await waitFor(

@@ -174,17 +174,27 @@ export class DeliveryRepository {
 
   /**
    * Unfinished deliveries (pending or sending) whose next attempt was due before `dueBefore`,
-   * oldest first: the ones whose queue job may have been lost.
+   * oldest first, after the `after` position: the ones whose queue job may have been lost.
    */
-  async listOverdue(dueBefore: number, limit: number): Promise<string[]> {
-    const rows = await this.db
+  async listOverdue(
+    dueBefore: number,
+    limit: number,
+    after?: { nextAttemptAt: number; id: string },
+  ): Promise<{ id: string; nextAttemptAt: number }[]> {
+    let query = this.db
       .selectFrom('delivery')
-      .select('id')
+      .select(['id', 'next_attempt_at'])
       .where('status', 'in', [1, 3])
-      .where('next_attempt_at', '<', dueBefore)
-      .orderBy('next_attempt_at')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => row.id);
+      .where('next_attempt_at', '<', dueBefore);
+    if (after !== undefined) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('next_attempt_at', '>', after.nextAttemptAt),
+          eb.and([eb('next_attempt_at', '=', after.nextAttemptAt), eb('id', '>', after.id)]),
+        ]),
+      );
+    }
+    const rows = await query.orderBy('next_attempt_at').orderBy('id').limit(limit).execute();
+    return rows.map((row) => ({ id: row.id, nextAttemptAt: Number(row.next_attempt_at) }));
   }
 }

@@ -64,16 +64,13 @@ export class MessageRepository {
     await transaction.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id).execute();
   }
 
-  /** Messages stored before `before` whose fan-out has not finished, oldest first. */
-  async listNotFannedOut(before: number, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('message')
-      .select('id')
-      .where('fanned_out', '=', 0)
-      .where('created_at', '<', before)
-      .orderBy('created_at')
-      .limit(limit)
-      .execute();
+  /** Ids of messages stored before `before` whose fan-out has not finished, in id order after `afterId`. */
+  async listNotFannedOut(before: number, limit: number, afterId?: string): Promise<string[]> {
+    let query = this.db.selectFrom('message').select('id').where('fanned_out', '=', 0).where('created_at', '<', before);
+    if (afterId !== undefined) {
+      query = query.where('id', '>', afterId);
+    }
+    const rows = await query.orderBy('id').limit(limit).execute();
     return rows.map((row) => row.id);
   }
 
