@@ -66,7 +66,7 @@ function describeFrameworkError(
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         code: errorCodes.payloadTooLarge,
-        detail: 'Request body is larger than the limit that HOOKLINE_MAX_PAYLOAD_SIZE sets; send a smaller body.',
+        detail: `Request body is larger than ${request.routeOptions.bodyLimit ?? 'the limit of'} bytes (HOOKLINE_MAX_PAYLOAD_SIZE); send a smaller body.`,
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const contentType = request.headers['content-type'] ?? '';

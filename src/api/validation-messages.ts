@@ -119,6 +119,9 @@ function sizeMessage(issue: Issue & { code: 'too_small' | 'too_big' }, label: st
 export function issueMessage(location: string, issue: Issue, received: unknown): string {
   const label = fieldLabel(location, issue.path);
   const shown = describeReceived(issue.path, received);
+  if (issue.code === 'invalid_union' && received === undefined) {
+    return `${label} is required.`;
+  }
   switch (issue.code) {
     case 'invalid_type':
       if (received === undefined) {
@@ -150,6 +153,9 @@ export function issueMessage(location: string, issue: Issue, received: unknown):
 }
 
 function issueType(issue: Issue, received: unknown): string {
+  if (issue.code === 'invalid_union' && received === undefined) {
+    return 'value_error.missing';
+  }
   if (issue.code === 'invalid_type') {
     return received === undefined ? 'value_error.missing' : `type_error.${issue.expected}`;
   }

@@ -309,7 +309,7 @@ test('oversized body gets 413', async () => {
   assert.equal(response.status, 413);
   assert.deepEqual(response.body, {
     code: 'payload_too_large',
-    detail: 'Request body is larger than the limit that HOOKLINE_MAX_PAYLOAD_SIZE sets; send a smaller body.',
+    detail: 'Request body is larger than 4096 bytes (HOOKLINE_MAX_PAYLOAD_SIZE); send a smaller body.',
   });
 });
 

@@ -21,7 +21,9 @@ const eventId = z.union([
   z.number().int(),
   z.string().regex(/^\d+$/, 'must be 1 (trap.set) or 2 (trap.diffuse)').transform(Number),
   z.enum(['trap.set', 'trap.diffuse']).transform((name) => (name === 'trap.set' ? 1 : 2)),
-]);
+], {
+  error: 'must be 1 (trap.set) or 2 (trap.diffuse)',
+});
 
 /** The routes of the original trap demo, kept as they were: the demo producer and its subscriptions. */
 export function registerWorkshopRoutes(table: RouteTable, services: ApiServices): void {
