@@ -53,7 +53,7 @@ export function endpointOut(endpoint: Endpoint) {
   };
 }
 
-/** The stored payload parsed back; it is always a JSON object because the API only accepts objects. */
+/** Parses the stored payload back. It is always a JSON object, because the API accepts only objects. */
 export function payloadOf(message: Message): unknown {
   return JSON.parse(message.payload.toString('utf8'));
 }
@@ -86,7 +86,7 @@ export function attemptOut(attempt: Attempt) {
   };
 }
 
-/** A message with the state of its delivery to one endpoint. */
+/** Serializes a message with the state of its delivery to one endpoint. */
 export function endpointMessageOut(message: Message, delivery: Delivery, withContent = true) {
   return {
     ...messageOut(message, withContent),
@@ -96,7 +96,7 @@ export function endpointMessageOut(message: Message, delivery: Delivery, withCon
   };
 }
 
-/** An endpoint with the state of one message's delivery to it. */
+/** Serializes an endpoint with the state of one message's delivery to it. */
 export function messageEndpointOut(endpoint: Endpoint, delivery: Delivery) {
   return {
     ...endpointOut(endpoint),

@@ -1,6 +1,6 @@
 /**
  * State that every process of one installation must agree on, such as circuit breaker
- * state, rate limit counters and short-lived locks. Redis holds it in the scaled mode; the
+ * state, rate limit counters and short-lived locks. Redis keeps it in the scaled mode; the
  * embedded mode, which runs one process, keeps it in memory. Both drivers pass the same
  * conformance suite. Keys are plain strings; values are strings; TTLs are milliseconds.
  */
@@ -13,7 +13,7 @@ export interface SharedState {
   set(key: string, value: string, ttlMs?: number): Promise<void>;
 
   /**
-   * Sets a value only if the key does not exist, and tells whether it did. This is the
+   * Sets a value only if the key does not exist, and returns whether it did. This is the
    * building block of a lock, such as "one probe at a time" of a circuit breaker.
    */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
@@ -28,13 +28,13 @@ export interface SharedState {
   increment(key: string, by: number, ttlMs: number): Promise<number>;
 
   /**
-   * Takes one token from a token bucket that refills at `ratePerSecond` and holds at most
+   * Takes one token from a token bucket that refills at `ratePerSecond` and contains at most
    * `burst` tokens. Returns 0 when a token was taken, else the milliseconds until one will be.
-   * All processes share the bucket, so the rate holds across every worker.
+   * All processes share the bucket, so the rate applies across every worker.
    */
   takeToken(key: string, ratePerSecond: number, burst: number): Promise<number>;
 
-  /** Checks that the backend answers; throws when it does not. */
+  /** Checks that the backend responds, and throws when it does not. */
   ping(): Promise<void>;
 
   close(): Promise<void>;

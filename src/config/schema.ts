@@ -8,7 +8,7 @@ export interface Setting<T> {
   /** Default as written in the environment; undefined means the setting is optional. */
   defaultText: string | undefined;
   description: string;
-  /** Returns the parsed value or throws an Error whose message says what is wrong. */
+  /** Returns the parsed value, or throws an Error whose message names the problem. */
   parse(text: string): T;
 }
 

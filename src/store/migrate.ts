@@ -5,7 +5,7 @@ import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import type { Database } from './schema.js';
 
-/** Every migration in the order it is applied. Names are stored, so they never change. */
+/** Lists every migration in the order it is applied. Names are stored, so they never change. */
 function migrationsFor(dialect: Dialect): [name: string, migration: Migration][] {
   return [
     ['0001-initial', initialMigration(dialect)],
@@ -59,8 +59,8 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
       return names;
     } catch (error) {
       await sql`rollback`.execute(connection).catch(() => undefined);
-      const which = current === '' ? '' : ` ${current}`;
-      throw new Error(`Migration${which} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const failedName = current === '' ? '' : ` ${current}`;
+      throw new Error(`Migration${failedName} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   });
 }
