@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-// Which folders of src/ each folder may not import. Dependencies point one way:
+// Folders of src/ that each folder may not import. Dependencies point one way:
 // cli → app → api and the consumers → core and delivery → store, queue, cache, signing.
 // signing, config and observability import nothing else from src/.
 const forbidden = {

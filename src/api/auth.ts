@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../store/store.js';
 import { errorCodes, HttpError } from './errors.js';
 
-/** Who made a request, from its bearer token. */
+/** Caller of a request, from its bearer token. */
 export type Principal = { kind: 'admin' } | { kind: 'application'; appId: string; tokenId: string };
 
 declare module 'fastify' {

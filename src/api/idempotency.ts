@@ -34,8 +34,8 @@ function requestHash(request: FastifyRequest): string {
 }
 
 /**
- * Implements the `Idempotency-Key` header on POST routes that create something: the first
- * request with a key runs and its 2xx response is stored for 24 hours; a repeat gets the
+ * Implements the `Idempotency-Key` header on POST routes that create something. The first
+ * request with a key runs, and its 2xx response is stored for 24 hours. A repeat gets the
  * stored response, a repeat while the first still runs gets 409, and the same key with a
  * different request gets 422.
  */
@@ -81,7 +81,12 @@ export function registerIdempotency(app: FastifyInstance, store: Store, clock: (
     }
     request.idempotency = undefined;
     if (reply.statusCode >= 200 && reply.statusCode < 300) {
-      const body = typeof payload === 'string' ? payload : payload === null || payload === undefined ? '' : String(payload);
+      let body = '';
+      if (typeof payload === 'string') {
+        body = payload;
+      } else if (payload !== null && payload !== undefined) {
+        body = String(payload);
+      }
       await store.idempotencyKeys.complete(state.scope, state.key, reply.statusCode, body);
     } else {
       await store.idempotencyKeys.release(state.scope, state.key);

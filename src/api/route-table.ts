@@ -5,7 +5,7 @@ import { zodProblems } from './validation-messages.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Who may call a route: the admin token only, an application token for its own application too, or anyone. */
+/** Access level of a route: the admin token only, an application token for its own application too, or anyone. */
 export type Access = 'admin' | 'application' | 'public';
 
 export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {

@@ -37,7 +37,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Path ids and uids may have 256 characters. Longer ones still reach the route, which
-    // answers 422 naming the parameter, rather than the router's 414 in Fastify's error shape.
+    // returns 422 naming the parameter, rather than the router's 414 in Fastify's error shape.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     frameworkErrors: handleError,
   });

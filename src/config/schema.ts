@@ -254,7 +254,7 @@ export const settings = {
     name: 'HOOKLINE_LOG_LEVEL',
     unit: logLevels.join(' | '),
     defaultText: 'info',
-    description: 'Least severe level that is logged.',
+    description: 'Minimum severity of the lines that are logged.',
     parse: (text): LogLevel => {
       const level = text.trim().toLowerCase();
       if (!(logLevels as readonly string[]).includes(level)) {

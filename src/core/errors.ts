@@ -44,7 +44,7 @@ export class ConflictError extends ServiceError {
   }
 }
 
-/** Invalid input that passed the schema but breaks a rule, answered with 422. */
+/** Invalid input that passed the schema but breaks a rule, returned as 422. */
 export class ValidationError extends ServiceError {
   readonly statusCode = 422;
   readonly code = 'validation';

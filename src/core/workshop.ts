@@ -97,7 +97,7 @@ export class WorkshopService {
 
   /**
    * Diffuses a trap that is set and sends `trap.diffuse`. Throws BadRequestError (400, as
-   * the original demo answered) when no such trap exists, and ConflictError when the trap
+   * the original demo returned) when no such trap exists, and ConflictError when the trap
    * is already diffused, also when another request diffused it at the same moment.
    */
   async diffuseTrap(trapId: string): Promise<{ trap: Trap; message: Message }> {

@@ -8,7 +8,7 @@ import { DeliveryStatus, TriggerType, type Attempt, type Delivery, type Endpoint
 import type { Store } from '../store/store.js';
 import { nextRetryDelay } from './retry-schedule.js';
 
-/** What the attempt handler needs from the HTTP client. */
+/** Part of the HTTP client that the attempt handler calls. */
 export interface WebhookSender {
   send(request: { url: string; headers: Record<string, string>; body: Buffer; signal?: AbortSignal }): Promise<SendOutcome>;
 }
@@ -27,7 +27,7 @@ export interface AttemptHandlerOptions {
   clock: () => number;
 }
 
-/** Where a finished attempt leaves its delivery. */
+/** State in which a finished attempt leaves its delivery. */
 interface AttemptDecision {
   status: DeliveryStatus;
   nextAttemptAt: number | null;

@@ -6,7 +6,7 @@ export interface LoggerSettings {
   level: string;
   /** Human-readable lines instead of JSON. Defaults to whether stdout is a terminal. */
   pretty?: boolean;
-  /** Where JSON lines go; defaults to stdout. */
+  /** Stream that receives the JSON lines. Defaults to stdout. */
   destination?: NodeJS.WritableStream;
 }
 

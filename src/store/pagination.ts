@@ -14,7 +14,7 @@ export interface Page<T> {
   done: boolean;
 }
 
-/** Where a page starts: after `key` in list order, or before it when the iterator was a prevIterator. */
+/** Start of a page: after `key` in list order, or before it when the iterator was a prevIterator. */
 export interface Keyset {
   key: string | undefined;
   backwards: boolean;
@@ -34,7 +34,7 @@ export function readIterator(iterator: string | undefined, order: 'ascending' | 
 }
 
 /**
- * Builds a page from rows fetched with `limit + 1`: the extra row only tells whether
+ * Builds a page from rows fetched with `limit + 1`: the extra row only shows whether
  * another page exists.
  */
 export function toPage<T>(

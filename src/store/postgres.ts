@@ -37,7 +37,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     try {
       await setup.query(`create schema if not exists ${schema}`);
     } catch (error) {
-      // Two processes creating the schema at once can both pass "if not exists"; the loser
+      // Two processes creating the schema at once can both pass "if not exists". The loser
       // gets a unique violation on the catalog, and the schema exists all the same.
       if ((error as { code?: string }).code !== '23505') {
         throw error;

@@ -84,7 +84,7 @@ export interface Delivery {
   updatedAt: number;
 }
 
-/** Why an attempt was made, with Svix's MessageAttemptTriggerType numbers. */
+/** Reason an attempt was made, with Svix's MessageAttemptTriggerType numbers. */
 export const TriggerType = {
   scheduled: 0,
   manual: 1,

@@ -117,7 +117,7 @@ export interface AttemptTable {
   response_duration_ms: number;
   /** 0 scheduled, 1 manual. */
   trigger_type: number;
-  /** Why no response arrived (timeout, reset, DNS), or null. */
+  /** Reason no response arrived (timeout, reset, DNS), or null. */
   error: string | null;
   /** JSON object of the request headers that were sent. */
   request_headers: string;
@@ -136,7 +136,7 @@ export interface TokenTable {
 }
 
 export interface IdempotencyKeyTable {
-  /** Who sent the request, so two callers may use the same key. */
+  /** Caller that sent the request, so two callers may use the same key. */
   scope: string;
   key: string;
   /** SHA-256 of method, path and body, to reject a key reused for another request. */

@@ -8,7 +8,7 @@ import type { Database } from './schema.js';
 export function openSqlite(path: string): { db: Kysely<Database>; raw: SqliteDatabase.Database } {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // The database holds signing secrets. SQLite gives its -wal and -shm files the mode of
+    // The database contains signing secrets. SQLite gives its -wal and -shm files the mode of
     // the database file, so creating the file as 0600 first protects all three.
     closeSync(openSync(path, 'a', 0o600));
   }

@@ -26,7 +26,7 @@ export interface TestHookline extends Hookline {
 
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
- * deliveries allowed and a compressed retry schedule, unless `overrides` say otherwise.
+ * deliveries allowed and a compressed retry schedule, unless `overrides` set them otherwise.
  */
 export async function startTestHookline(
   overrides: Partial<Config> = {},
@@ -82,7 +82,7 @@ export async function startTestHookline(
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        body: encodeBody(body),
       });
       const text = await response.text();
       let parsed: unknown = text;
@@ -127,6 +127,14 @@ export async function prepareScaledBackends(): Promise<{ databaseUrl: string; re
       await deleteKeys(`${redisPrefix}:`);
     },
   };
+}
+
+/** Sends strings as they are and other values as JSON. */
+function encodeBody(body: unknown): string | undefined {
+  if (body === undefined || typeof body === 'string') {
+    return body;
+  }
+  return JSON.stringify(body);
 }
 
 /** Polls `condition` every 20 ms until it returns true, or throws after `timeoutMs`. */

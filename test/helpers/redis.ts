@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 /** Redis server of the tests; each test works under a key prefix of its own. */
 export const testRedisUrl = process.env.HOOKLINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A new key prefix, so tests never see each other's keys. */
+/** Returns a new key prefix, so tests never see each other's keys. */
 export function uniquePrefix(): string {
   return `hookline-test-${randomBytes(6).toString('hex')}:`;
 }

@@ -70,7 +70,7 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
-/** Tells whether the test PostgreSQL server answers. */
+/** Tells whether the test PostgreSQL server responds. */
 export async function postgresAvailable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: testDatabaseUrl, connectionTimeoutMillis: 2_000 });
   try {

@@ -25,7 +25,7 @@ const eventId = z.union([
   error: 'must be 1 (trap.set) or 2 (trap.diffuse)',
 });
 
-/** The routes of the original trap demo, kept as they were: the demo producer and its subscriptions. */
+/** Registers the routes of the original trap demo, kept as they were: the demo producer and its subscriptions. */
 export function registerWorkshopRoutes(table: RouteTable, services: ApiServices): void {
   const tag = 'Workshop';
 

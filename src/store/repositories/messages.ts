@@ -34,8 +34,8 @@ export interface MessagePageRequest extends MessageFilter {
 
 /**
  * LIKE pattern that matches a channel inside a JSON array column, on SQLite and PostgreSQL.
- * NOTE: `_` in a channel name is a LIKE wildcard, so `a_b` also matches a channel `axb`;
- * channel names are validated to `[a-zA-Z0-9-_.]`, so `%` cannot occur.
+ * NOTE: `_` in a channel name is a LIKE wildcard, so `a_b` also matches a channel `axb`.
+ * Channel names are validated to `[a-zA-Z0-9-_.]`, so `%` cannot occur.
  */
 export function channelPattern(channel: string): string {
   return `%${JSON.stringify(channel)}%`;
