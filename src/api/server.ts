@@ -5,11 +5,13 @@ import { registerAuth } from './auth.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { defaultPortalDirectory, registerPortal } from './portal-assets.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
+import { registerPortalRoutes } from './routes/portal.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkshopRoutes } from './routes/workshop.js';
 import type { ApiServices, HealthCheck } from './services.js';
@@ -26,6 +28,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Folder of the portal's production build; the package's own `dist/portal` by default. */
+  portalDirectory?: string;
 }
 
 /** Builds the HTTP server with every route; the caller decides where it listens. */
@@ -58,6 +62,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerEndpointRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
   registerWorkshopRoutes(table, options.services);
+  registerPortalRoutes(table, options.services, options.store);
   registerSystemRoutes(table, {
     services: options.services,
     store: options.store,
@@ -66,6 +71,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     publicUrl: options.publicUrl,
     clock: options.clock,
   });
+
+  registerPortal(app, options.portalDirectory ?? defaultPortalDirectory, options.logger);
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   // Readiness means "can accept messages", which needs only the store: with the queue

@@ -1,6 +1,7 @@
 import type { ApplicationService } from '../core/applications.js';
 import type { AttemptQueryService } from '../core/attempts.js';
 import type { EndpointService } from '../core/endpoints.js';
+import type { ExampleMessageService } from '../core/example-messages.js';
 import type { EventTypeService } from '../core/event-types.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
@@ -15,6 +16,7 @@ export interface ApiServices {
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;
+  examples: ExampleMessageService;
 }
 
 /** Checks of the services behind the API, for the health route. */
