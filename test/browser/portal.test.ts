@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
+import { browserUnavailable, launchChromium, screenshot, seriousViolations, type TestBrowser } from '../helpers/browser.js';
+import { startTestHookline, testAdminToken, waitFor, type TestHookline } from '../helpers/hookline.js';
+
+interface Received {
+  id: string;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** A webhook receiver on loopback that answers 200, or 500 with a body while failing. */
+async function startReceiver() {
+  const received: Received[] = [];
+  const state = { failing: false };
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ id: String(request.headers['webhook-id']), body: Buffer.concat(chunks).toString('utf8'), headers: request.headers });
+      if (state.failing) {
+        response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"receiver says no"}');
+      } else {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    state,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const skip = browserUnavailable();
+
+describe('portal in Chromium', { skip }, () => {
+  let hookline: TestHookline;
+  let chromium: TestBrowser;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    hookline = await startTestHookline();
+    chromium = await launchChromium();
+    receiver = await startReceiver();
+    const created = await hookline.request('POST', '/api/v1/event-type', {
+      name: 'invoice.paid',
+      description: 'An invoice was paid in full',
+      schemas: { '1': { type: 'object', properties: { invoiceId: { type: 'string' } }, examples: [{ invoiceId: 'inv_example', amount: 4200 }] } },
+    });
+    assert.equal(created.status, 201);
+  });
+
+  after(async () => {
+    await chromium?.close();
+    await receiver?.close();
+    await hookline?.destroy();
+  });
+
+  async function newPage(options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await chromium.browser.newContext({
+      viewport: { width: options.width ?? 1280, height: options.height ?? 860 },
+      colorScheme: options.colorScheme ?? 'light',
+      reducedMotion: 'reduce',
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    return { context, page };
+  }
+
+  /** Checks accessibility, then saves the screenshot that the README shows. */
+  async function record(page: Page, name: string): Promise<void> {
+    const violations = await seriousViolations(page);
+    assert.deepEqual(violations, [], `serious accessibility violations on ${name}`);
+    await screenshot(page, name);
+  }
+
+  async function portalLink(appId: string): Promise<string> {
+    const access = await hookline.request('POST', `/api/v1/auth/app-portal-access/${appId}`, {});
+    assert.equal(access.status, 200);
+    return access.body.url as string;
+  }
+
+  async function sendMessage(appId: string, payload: Record<string, unknown>): Promise<string> {
+    const response = await hookline.request('POST', `/api/v1/app/${appId}/msg`, { eventType: 'invoice.paid', payload });
+    assert.equal(response.status, 202);
+    return response.body.id as string;
+  }
+
+  test("a customer's day: endpoint, success, failure, resend, rotation, isolation", async () => {
+    const customer = (await hookline.request('POST', '/api/v1/app', { name: 'Acme Bakery' })).body;
+    const other = (await hookline.request('POST', '/api/v1/app', { name: 'Other Customer' })).body;
+    const otherEndpoint = await hookline.request('POST', `/api/v1/app/${other.id}/endpoint`, { url: 'https://other-customer.example/secret-hook' });
+    assert.equal(otherEndpoint.status, 201);
+    const otherMessage = await hookline.request('POST', `/api/v1/app/${other.id}/msg`, { eventType: 'invoice.paid', payload: { invoiceId: 'other-invoice' } });
+
+    const { context, page } = await newPage();
+    const requestedUrls: string[] = [];
+    page.on('request', (request) => requestedUrls.push(request.url()));
+    const link = await portalLink(customer.id);
+    const token = /(?:token|key)=([^&]+)/.exec(link)?.[1] ?? '';
+    assert.notEqual(token, '');
+    await page.goto(link);
+
+    // The token moves to sessionStorage: the address bar and every request URL lack it.
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    assert.ok(!page.url().includes(token), 'the token is removed from the address');
+    await page.getByRole('heading', { name: 'No endpoints yet', exact: true }).waitFor();
+
+    // Create an endpoint: first a URL the API rejects, with the message shown by the field.
+    await page.getByRole('link', { name: 'Add endpoint', exact: true }).first().click();
+    await page.getByLabel('Endpoint URL').fill('not a url');
+    await page.getByRole('button', { name: 'Create endpoint', exact: true }).click();
+    await page.locator('.field-invalid .field-error').first().waitFor();
+    const urlError = await page.locator('.field-invalid .field-error').first().textContent();
+    assert.match(urlError ?? '', /url/i);
+
+    await page.getByLabel('Endpoint URL').fill(receiver.url);
+    await page.getByLabel('Description').fill('Bakery order system');
+    await page.getByLabel('Search event types').fill('invoice');
+    await page.getByRole('checkbox', { name: /invoice\.paid/ }).check();
+    await page.getByRole('button', { name: 'Add header', exact: true }).click();
+    await page.getByLabel('Header 1 name').fill('X-Bakery');
+    await page.getByLabel('Header 1 value').fill('loaves');
+    await record(page, 'endpoint-form');
+    await page.getByRole('button', { name: 'Create endpoint', exact: true }).click();
+    await page.getByRole('heading', { name: receiver.url, exact: true }).waitFor();
+
+    // A message sent through the API arrives, and the live list shows it succeeded.
+    const firstId = await sendMessage(customer.id, { invoiceId: 'inv_1' });
+    await waitFor(() => receiver.received.some((entry) => entry.id === firstId), 10_000, 'the first message to arrive');
+    assert.equal(receiver.received.find((entry) => entry.id === firstId)?.headers['x-bakery'], 'loaves');
+    await page.locator('table[aria-labelledby="attempts-title"] .badge-success').first().waitFor({ timeout: 20_000 });
+
+    // The receiver fails: the attempt shows as failed, with the response body.
+    receiver.state.failing = true;
+    const failedId = await sendMessage(customer.id, { invoiceId: 'inv_2' });
+    await waitFor(() => receiver.received.some((entry) => entry.id === failedId), 10_000, 'the failing message to arrive');
+    await page.getByRole('button', { name: 'Failed', exact: true }).click();
+    const failedRow = page.locator('table[aria-labelledby="attempts-title"] tbody tr').first();
+    await failedRow.locator('.badge-fail').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('table[aria-labelledby="attempts-title"] .badge-success').count(), 0, 'the Failed filter hides successes');
+    await record(page, 'endpoint-detail');
+    await failedRow.getByRole('link', { name: failedId, exact: true }).click();
+    await page.getByRole('heading', { name: 'Attempt', exact: true }).waitFor();
+    await page.getByText('receiver says no').waitFor();
+    await page.getByText('HTTP 500').first().waitFor();
+    await page.getByLabel('Request body').getByText('inv_2').waitFor();
+    await record(page, 'attempt-detail');
+
+    // Resend once the receiver is back: the message's history shows a success.
+    receiver.state.failing = false;
+    await page.getByRole('button', { name: 'Resend message', exact: true }).click();
+    await page.locator('table[aria-labelledby="history-title"] .badge-success').first().waitFor({ timeout: 20_000 });
+
+    // Rotate the secret; the receiver verifies the next message with the new secret alone.
+    await page.getByRole('link', { name: 'Endpoint', exact: true }).click();
+    await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await page.getByRole('dialog').getByText('24 hours').first().waitFor();
+    await page.getByRole('button', { name: 'Rotate secret', exact: true }).click();
+    await page.getByText('Secret rotated').waitFor();
+    await page.getByRole('button', { name: 'Reveal', exact: true }).click();
+    const secret = (await page.getByLabel('Signing secret', { exact: true }).textContent()) ?? '';
+    assert.match(secret, /^whsec_/);
+    const rotatedId = await sendMessage(customer.id, { invoiceId: 'inv_3' });
+    await waitFor(() => receiver.received.some((entry) => entry.id === rotatedId), 10_000, 'the message after rotation');
+    const rotated = receiver.received.find((entry) => entry.id === rotatedId) as Received;
+    const verified = new Webhook(secret).verify(rotated.body, rotated.headers as Record<string, string>);
+    assert.deepEqual(verified, { invoiceId: 'inv_3' });
+
+    // Send a test event of a chosen event type to this endpoint only.
+    await page.getByRole('button', { name: 'Send test event', exact: true }).click();
+    await page.getByText('Test event sent as').waitFor();
+    await waitFor(() => receiver.received.some((entry) => entry.body.includes('inv_example')), 10_000, 'the test event');
+
+    // Logs with a status filter, and a message's detail.
+    await page.getByRole('link', { name: 'Logs', exact: true }).click();
+    await page.getByRole('link', { name: failedId, exact: true }).waitFor();
+    await record(page, 'logs');
+    await page.getByLabel('Status').selectOption('0');
+    await page.getByRole('link', { name: firstId, exact: true }).waitFor();
+    await page.getByRole('link', { name: firstId, exact: true }).click();
+    await page.getByLabel('Payload').getByText('inv_1').waitFor();
+    await record(page, 'message-detail');
+
+    await page.getByRole('link', { name: 'Event catalog', exact: true }).click();
+    await page.getByRole('heading', { name: 'invoice.paid', exact: true }).waitFor();
+    await record(page, 'catalog');
+    await page.getByRole('link', { name: 'Activity', exact: true }).click();
+    await page.getByRole('heading', { name: 'Attempts by outcome', exact: true }).waitFor();
+    await record(page, 'activity');
+
+    // Another application's data never appears, not even through its own address.
+    await page.goto(page.url().replace(/\/portal\/.*$/, `/portal/app/${other.id}/endpoints`));
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    await page.getByRole('link', { name: receiver.url, exact: true }).waitFor();
+    const text = await page.locator('body').textContent();
+    assert.ok(!text?.includes('other-customer.example'), "the other application's endpoint is not shown");
+    assert.ok(!text?.includes('Other Customer'), "the other application's name is not shown");
+    assert.ok(!requestedUrls.some((url) => url.includes(token)), 'no request URL carries the token');
+    const stolen = await fetch(`${hookline.url}/api/v1/app/${other.id}/msg/${otherMessage.body.id}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(stolen.status, 403);
+
+    // The same page on a phone and in the dark theme.
+    const phone = await newPage({ width: 390, height: 844, colorScheme: 'dark' });
+    await phone.page.goto(await portalLink(customer.id));
+    await phone.page.getByRole('link', { name: receiver.url, exact: true }).waitFor();
+    await record(phone.page, 'endpoints-phone-dark');
+    await phone.context.close();
+
+    await page.getByRole('link', { name: 'Endpoints', exact: true }).first().click();
+    await record(page, 'endpoints');
+    await context.close();
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test('a link with an unknown or revoked token shows a clear page', async () => {
+    const application = (await hookline.request('POST', '/api/v1/app', { name: 'Expired Link Co' })).body;
+    const { context, page } = await newPage();
+    await page.goto(`${hookline.url}/portal/app/${application.id}#token=appsk_no-such-token`);
+    await page.getByRole('heading', { name: 'This link has expired', exact: true }).waitFor();
+    assert.ok(!page.url().includes('no-such-token'));
+    await record(page, 'expired-link');
+    await context.close();
+  });
+
+  test("the operator's path: sign in, create an application and an event type, open the portal", async () => {
+    const { context, page } = await newPage();
+    await page.goto(`${hookline.url}/portal/`);
+    await page.getByRole('heading', { name: 'Sign in to Hookline', exact: true }).waitFor();
+    await record(page, 'sign-in');
+    await page.getByLabel('Admin token').fill('not-the-admin-token');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByText('This is not the admin token').waitFor();
+    await page.getByLabel('Admin token').fill(testAdminToken);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Applications', exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'New application', exact: true }).click();
+    await page.getByLabel('Name').fill('Harbour Logistics');
+    await page.getByRole('button', { name: 'Create application', exact: true }).click();
+    await page.getByRole('link', { name: 'Harbour Logistics', exact: true }).waitFor();
+    await page.getByLabel('Search applications').fill('harbour');
+    await record(page, 'applications');
+
+    await page.getByRole('link', { name: 'Event catalog', exact: true }).click();
+    await page.getByRole('button', { name: 'New event type', exact: true }).click();
+    await page.getByLabel('Name').fill('shipment.delivered');
+    await page.getByLabel('Description').fill('A shipment reached its destination');
+    await page.getByRole('button', { name: 'Create event type', exact: true }).click();
+    await page.getByRole('heading', { name: 'shipment.delivered', exact: true }).waitFor();
+    const stored = await hookline.request('GET', '/api/v1/event-type/shipment.delivered');
+    assert.equal(stored.status, 200);
+    assert.equal(stored.body.description, 'A shipment reached its destination');
+
+    await page.getByRole('link', { name: 'System', exact: true }).click();
+    await page.getByRole('heading', { name: 'System', exact: true }).waitFor();
+    await page.getByRole('heading', { name: 'Open circuit breakers', exact: true }).waitFor();
+    await record(page, 'system');
+
+    await page.getByRole('link', { name: 'Applications', exact: true }).click();
+    await page.getByRole('link', { name: 'Open portal of Harbour Logistics', exact: true }).click();
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    await page.getByText('Harbour Logistics').first().waitFor();
+    await page.getByRole('heading', { name: 'No endpoints yet', exact: true }).waitFor();
+    await context.close();
+    assert.deepEqual(pageErrors, []);
+  });
+});
