@@ -29,7 +29,7 @@ const minimumCompressedSize = 1024;
 
 /**
  * Headers of every portal response. The token of a portal link travels in the URL fragment,
- * which browsers never send; `no-referrer` keeps the page's address out of the requests it
+ * which browsers never send. `no-referrer` keeps the page's address out of the requests it
  * makes, and the content security policy lets the page load only its own files.
  */
 const securityHeaders: Record<string, string> = {
@@ -99,7 +99,7 @@ export function registerPortal(app: FastifyInstance, directory: string, logger: 
   const indexPath = join(directory, 'index.html');
   const files = existsSync(indexPath) ? loadPortalFiles(directory) : null;
   if (!files) {
-    logger.warn({ directory }, 'The portal is not built, so /portal answers 503; run npm run build');
+    logger.warn({ directory }, 'The portal is not built, so /portal returns 503. Run npm run build, then restart');
   }
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {

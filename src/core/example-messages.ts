@@ -28,7 +28,7 @@ export function newestSchema(schemas: Record<string, unknown> | null): JsonSchem
   return isObject(schema) ? schema : undefined;
 }
 
-/** A value that matches a JSON Schema's declared type, for a placeholder payload. */
+/** Builds a value that matches a JSON Schema's declared type, for a placeholder payload. */
 function placeholderValue(schema: unknown, name: string, depth: number): unknown {
   if (!isObject(schema)) {
     return `example ${name}`;
@@ -79,9 +79,9 @@ function placeholderObject(schema: JsonSchema, depth: number): Record<string, un
 }
 
 /**
- * The payload of a test event: the first of the schema's `examples` that is a JSON
- * object, or else an object built from the schema's properties, or else a small object
- * that names the event type.
+ * Chooses the payload of a test event: the first of the schema's `examples` that is a
+ * JSON object, or else an object built from the schema's properties, or else a small
+ * object that names the event type.
  */
 export function examplePayload(eventType: string, schemas: Record<string, unknown> | null): Record<string, unknown> {
   const schema = newestSchema(schemas);
