@@ -105,3 +105,30 @@ export function useTheme(): [Theme, (theme: Theme) => void] {
   }, [theme]);
   return [theme, setTheme];
 }
+
+/**
+ * Position in an iterator-paged list. Next remembers the page it came from, so Previous
+ * returns to exactly that page, and the first page has no Previous.
+ */
+export function usePages(): { iterator: string | undefined; atStart: boolean; next: (iterator: string) => void; previous: () => void; reset: () => void } {
+  const [stack, setStack] = useState<(string | undefined)[]>([]);
+  const [iterator, setIterator] = useState<string>();
+  return {
+    iterator,
+    atStart: stack.length === 0,
+    next: (nextIterator) => {
+      setStack((previous) => [...previous, iterator]);
+      setIterator(nextIterator);
+    },
+    previous: () => {
+      setStack((previous) => {
+        setIterator(previous[previous.length - 1]);
+        return previous.slice(0, -1);
+      });
+    },
+    reset: () => {
+      setStack([]);
+      setIterator(undefined);
+    },
+  };
+}

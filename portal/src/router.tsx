@@ -17,7 +17,12 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
     window.history.pushState(null, '', url);
   }
   listeners.forEach((listener) => listener());
-  window.scrollTo(0, 0);
+  if (!options.replace) {
+    // A new page moves the focus to its content, as a page load would, so keyboard and screen
+    // reader users start there. Replacements (filters) keep the focus where it is.
+    window.scrollTo(0, 0);
+    window.requestAnimationFrame(() => document.getElementById('main')?.focus({ preventScroll: true }));
+  }
 }
 
 /** The current path and query, re-rendering on navigation. */

@@ -64,7 +64,7 @@ export function LoadError({ error, what }: { error: unknown; what: string }) {
     return null;
   }
   if (isUnavailable(error)) {
-    return <p className="unavailable">{what} is not available on this server.</p>;
+    return <p className="unavailable">Not available on this server: {what.charAt(0).toLowerCase() + what.slice(1)}.</p>;
   }
   const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
   return <Notice tone="error">Could not load {what.toLowerCase()}: {message}</Notice>;
@@ -168,22 +168,21 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 /** Previous / next buttons over an iterator-paged list. */
 export function Pager({
   page,
-  onPage,
-  atStart,
+  pages,
 }: {
-  page: { iterator: string | null; prevIterator: string | null; done: boolean } | undefined;
-  onPage: (iterator: string | undefined) => void;
-  atStart: boolean;
+  page: { iterator: string | null; done: boolean } | undefined;
+  pages: { atStart: boolean; next: (iterator: string) => void; previous: () => void };
 }) {
-  if (!page) {
+  if (!page || (pages.atStart && page.done)) {
     return null;
   }
+  const nextIterator = page.iterator;
   return (
     <nav className="pager" aria-label="Pages">
-      <button type="button" className="button button-small" disabled={atStart || !page.prevIterator} onClick={() => onPage(page.prevIterator ?? undefined)}>
+      <button type="button" className="button button-small" disabled={pages.atStart} onClick={pages.previous}>
         Previous
       </button>
-      <button type="button" className="button button-small" disabled={page.done || !page.iterator} onClick={() => onPage(page.iterator ?? undefined)}>
+      <button type="button" className="button button-small" disabled={page.done || !nextIterator} onClick={() => nextIterator && pages.next(nextIterator)}>
         Next
       </button>
     </nav>

@@ -162,6 +162,24 @@ describe('portal in Chromium', { skip }, () => {
 
     // Rotate the secret; the receiver verifies the next message with the new secret alone.
     await page.getByRole('link', { name: 'Endpoint', exact: true }).click();
+
+    // The keyboard alone reaches the content and the dialogs, and Escape cancels a deletion.
+    await page.getByRole('button', { name: 'Rotate', exact: true }).waitFor();
+    assert.equal(await page.evaluate('document.activeElement.id'), 'main', 'navigation moves the focus to the new page');
+    await page.reload();
+    await page.getByRole('button', { name: 'Rotate', exact: true }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'main');
+    await page.getByRole('button', { name: 'Delete', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Delete this endpoint?' }).waitFor();
+    assert.equal(await page.evaluate('document.activeElement.textContent'), 'Cancel', 'the dialog focuses its safe choice');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    assert.equal((await hookline.request('GET', `/api/v1/app/${customer.id}/endpoint`)).body.data.length, 1);
+
     await page.getByRole('button', { name: 'Rotate', exact: true }).click();
     await page.getByRole('dialog').getByText('24 hours').first().waitFor();
     await page.getByRole('button', { name: 'Rotate secret', exact: true }).click();
@@ -270,6 +288,21 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
     await page.getByText('Harbour Logistics').first().waitFor();
     await page.getByRole('heading', { name: 'No endpoints yet', exact: true }).waitFor();
+
+    // The customer link that the operator copies opens the same application, without the operator's pages.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: hookline.url });
+    await page.getByRole('link', { name: 'Applications', exact: true }).click();
+    await page.getByRole('button', { name: 'Customer link for Harbour Logistics', exact: true }).click();
+    await page.getByRole('button', { name: 'Copy customer link', exact: true }).click();
+    await page.getByRole('button', { name: 'Copied', exact: true }).waitFor();
+    const link = String(await page.evaluate('navigator.clipboard.readText()'));
+    assert.match(link, /\/portal\//);
+    const customer = await newPage();
+    await customer.page.goto(link);
+    await customer.page.getByRole('heading', { name: 'No endpoints yet', exact: true }).waitFor();
+    await customer.page.getByText('Harbour Logistics').first().waitFor();
+    assert.equal(await customer.page.getByRole('link', { name: 'Applications', exact: true }).count(), 0);
+    await customer.context.close();
     await context.close();
     assert.deepEqual(pageErrors, []);
   });

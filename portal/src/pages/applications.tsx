@@ -98,7 +98,19 @@ export function ApplicationsPage() {
     [pages],
   );
   const query = search.trim().toLowerCase();
-  const shown = (applications.data?.all ?? []).filter((application) => `${application.name} ${application.uid ?? ''} ${application.id}`.toLowerCase().includes(query));
+  const loaded = (applications.data?.all ?? []).filter((application) => `${application.name} ${application.uid ?? ''} ${application.id}`.toLowerCase().includes(query));
+  // Only the loaded pages are searched by name; an exact id or uid is also looked up on the server.
+  const exactQuery = search.trim();
+  const exact = useResource(
+    async (signal) => {
+      if (!/^[a-zA-Z0-9\-_.]+$/.test(exactQuery) || loaded.length > 0) {
+        return undefined;
+      }
+      return api<Application>(session, 'GET', `/app/${encodeURIComponent(exactQuery)}`, { signal }).catch(() => undefined);
+    },
+    [exactQuery, loaded.length > 0],
+  );
+  const shown = loaded.length === 0 && exact.data ? [exact.data] : loaded;
 
   return (
     <section className="page">

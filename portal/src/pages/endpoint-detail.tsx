@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, appPath, type Attempt, type AttemptBucket, type Endpoint, type EndpointHealth, type EventType, type ListPage, type Message } from '../api';
 import { AttemptChart, RangePicker, rangeQuery, type ChartRangeId } from '../chart';
-import { isUnavailable, pollInterval, useResource, useSession } from '../hooks';
+import { isUnavailable, pollInterval, usePages, useResource, useSession } from '../hooks';
 import { Link, navigate } from '../router';
 import {
   ConfirmDialog,
@@ -334,7 +334,8 @@ function RecoverPanel({ base }: { base: string }) {
 function AttemptsPanel({ appId, endpointId }: { appId: string; endpointId: string }) {
   const session = useSession();
   const [filter, setFilter] = useState<AttemptFilter>('all');
-  const [iterator, setIterator] = useState<string>();
+  const pages = usePages();
+  const iterator = pages.iterator;
   const attempts = useResource(
     (signal) =>
       api<ListPage<Attempt>>(session, 'GET', `/app/${encodeURIComponent(appId)}/attempt/endpoint/${encodeURIComponent(endpointId)}`, {
@@ -346,7 +347,7 @@ function AttemptsPanel({ appId, endpointId }: { appId: string; endpointId: strin
   );
   const choose = (next: AttemptFilter) => {
     setFilter(next);
-    setIterator(undefined);
+    pages.reset();
   };
   return (
     <div className="card">
@@ -397,7 +398,7 @@ function AttemptsPanel({ appId, endpointId }: { appId: string; endpointId: strin
           </table>
         </div>
       ) : null}
-      <Pager page={attempts.data} onPage={setIterator} atStart={iterator === undefined} />
+      <Pager page={attempts.data} pages={pages} />
     </div>
   );
 }

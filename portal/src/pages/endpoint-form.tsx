@@ -17,7 +17,10 @@ let nextRowKey = 1;
 /** Searchable checkbox list of the catalog's event types; none chosen means every event. */
 export function EventTypePicker({ catalog, selected, onChange, error }: { catalog: EventType[]; selected: string[]; onChange: (next: string[]) => void; error?: string | undefined }) {
   const [search, setSearch] = useState('');
-  const shown = catalog.filter((eventType) => `${eventType.name} ${eventType.description}`.toLowerCase().includes(search.trim().toLowerCase()));
+  // Names the endpoint subscribes to but the catalog lacks (archived or never created) stay visible, so they can be removed.
+  const missing = selected.filter((name) => !catalog.some((eventType) => eventType.name === name));
+  const choices = [...catalog, ...missing.map((name) => ({ name, description: 'not in the catalog' }))];
+  const shown = choices.filter((eventType) => `${eventType.name} ${eventType.description}`.toLowerCase().includes(search.trim().toLowerCase()));
   const toggle = (name: string) => onChange(selected.includes(name) ? selected.filter((entry) => entry !== name) : [...selected, name]);
   return (
     <fieldset className={error ? 'field picker field-invalid' : 'field picker'}>

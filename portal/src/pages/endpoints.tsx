@@ -1,6 +1,5 @@
-import { useState } from 'react';
 import { api, appPath, type Endpoint, type EndpointHealth, type EndpointStatsRow, type ListPage, type OpenBreaker, type Session } from '../api';
-import { isUnavailable, pollInterval, useResource, useSession } from '../hooks';
+import { isUnavailable, pollInterval, usePages, useResource, useSession } from '../hooks';
 import { Link } from '../router';
 import { Badge, formatPercent, Icon, LoadError, Loading, PageHeader, Pager } from '../ui';
 
@@ -77,7 +76,8 @@ export function EventTypeChips({ eventTypes }: { eventTypes: string[] | null }) 
 
 export function EndpointsPage({ appId }: { appId: string }) {
   const session = useSession();
-  const [iterator, setIterator] = useState<string>();
+  const pages = usePages();
+  const iterator = pages.iterator;
   const base = `/app/${encodeURIComponent(appId)}`;
 
   const endpoints = useResource(
@@ -166,7 +166,7 @@ export function EndpointsPage({ appId }: { appId: string }) {
           </table>
         </div>
       ) : null}
-      <Pager page={endpoints.data} onPage={setIterator} atStart={iterator === undefined} />
+      <Pager page={endpoints.data} pages={pages} />
       {isUnavailable(stats.error) ? <p className="unavailable">Success rates are not available on this server.</p> : null}
       {breakers.data === 'unavailable' ? <p className="unavailable">Circuit breaker states are not available on this server.</p> : null}
     </section>

@@ -1,6 +1,5 @@
-import { useState } from 'react';
 import { api, appPath, type Attempt, type EventType, type ListPage, type Message, type MessageEndpoint, type MessageLogEntry } from '../api';
-import { pollInterval, useResource, useSession } from '../hooks';
+import { pollInterval, usePages, useResource, useSession } from '../hooks';
 import { Link, setSearch, useLocation } from '../router';
 import { formatDuration, formatTime, Icon, LoadError, Loading, localInputToIso, PageHeader, Pager, StatusBadge } from '../ui';
 
@@ -18,7 +17,8 @@ export function LogsPage({ appId }: { appId: string }) {
   const status = search.get('status') ?? '';
   const after = search.get('after') ?? '';
   const before = search.get('before') ?? '';
-  const [iterator, setIterator] = useState<string>();
+  const pages = usePages();
+  const iterator = pages.iterator;
   const catalog = useResource((signal) => api<ListPage<EventType>>(session, 'GET', '/event-type', { query: { limit: 250 }, signal }), []);
   const log = useResource(
     (signal) =>
@@ -30,7 +30,7 @@ export function LogsPage({ appId }: { appId: string }) {
     { poll: iterator === undefined ? pollInterval : undefined },
   );
   const filter = (values: Record<string, string>) => {
-    setIterator(undefined);
+    pages.reset();
     setSearch(values);
   };
 
@@ -110,7 +110,7 @@ export function LogsPage({ appId }: { appId: string }) {
           </table>
         </div>
       ) : null}
-      <Pager page={log.data} onPage={setIterator} atStart={iterator === undefined} />
+      <Pager page={log.data} pages={pages} />
     </section>
   );
 }
