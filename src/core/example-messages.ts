@@ -78,6 +78,12 @@ function placeholderObject(schema: JsonSchema, depth: number): Record<string, un
   return result;
 }
 
+/** Tells whether the newest schema lists an object among its `examples`. */
+export function hasObjectExample(schemas: Record<string, unknown> | null): boolean {
+  const examples = newestSchema(schemas)?.examples;
+  return Array.isArray(examples) && examples.some(isObject);
+}
+
 /**
  * Chooses the payload of a test event: the first of the schema's `examples` that is a
  * JSON object, or else an object built from the schema's properties, or else a small

@@ -85,6 +85,18 @@ describe('portal routes', () => {
     assert.deepEqual(response.body.payload, { parcelId: 'example parcelId', attempts: 1 });
   });
 
+  test('event type example returns the payload a test event carries', async () => {
+    const listed = await hookline.request('GET', '/api/v1/event-type/parcel.sent/example');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body, { payload: { parcelId: 'parcel_example', weightKg: 2 }, fromSchemaExamples: true });
+
+    const generated = await hookline.request('GET', '/api/v1/event-type/parcel.lost/example');
+    assert.deepEqual(generated.body, { payload: { parcelId: 'example parcelId', attempts: 1 }, fromSchemaExamples: false });
+
+    const missing = await hookline.request('GET', '/api/v1/event-type/parcel.unknown/example');
+    assert.equal(missing.status, 404);
+  });
+
   test('send-example names the problem: unknown event type, missing field, foreign endpoint', async () => {
     const appId = await createApp('Errors Co');
     const endpointId = await createEndpoint(appId, '/errors');

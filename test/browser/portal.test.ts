@@ -234,6 +234,11 @@ describe('portal in Chromium', { skip }, () => {
 
     await page.getByRole('link', { name: 'Event catalog', exact: true }).click();
     await page.getByRole('heading', { name: 'invoice.paid', exact: true }).waitFor();
+    await page.locator('li', { has: page.getByRole('heading', { name: 'invoice.paid', exact: true }) }).getByText('Example payload', { exact: true }).click();
+    const trapCard = page.locator('li', { has: page.getByRole('heading', { name: 'trap.set', exact: true }) });
+    await trapCard.getByText('Example payload (made from the schema)').click();
+    await page.getByText('inv_example').first().waitFor();
+    await trapCard.getByText('example accountId').waitFor();
     await record(page, 'catalog');
     await page.getByRole('link', { name: 'Activity', exact: true }).click();
     await page.getByRole('heading', { name: 'Attempts by outcome', exact: true }).waitFor();

@@ -14,6 +14,30 @@ function exampleOf(eventType: EventType): unknown {
   return Array.isArray(examples) ? examples[0] : undefined;
 }
 
+/** The example payload, from the schema's examples or else loaded from the server when the reader opens it. */
+function ExamplePayload({ eventType }: { eventType: EventType }) {
+  const session = useSession();
+  const listed = exampleOf(eventType);
+  const [loaded, setLoaded] = useState<unknown>();
+  const [error, setError] = useState<string>();
+  const load = () => {
+    if (listed !== undefined || loaded !== undefined) {
+      return;
+    }
+    api<{ payload: unknown }>(session, 'GET', `/event-type/${encodeURIComponent(eventType.name)}/example`)
+      .then((example) => setLoaded(example.payload))
+      .catch((caught: unknown) => setError(caught instanceof Error ? caught.message : String(caught)));
+  };
+  const payload = listed ?? loaded;
+  return (
+    <details onToggle={(event) => (event.currentTarget.open ? load() : undefined)}>
+      <summary>{listed === undefined ? 'Example payload (made from the schema)' : 'Example payload'}</summary>
+      {error ? <p className="field-error">{error}</p> : null}
+      {payload === undefined ? null : <pre className="code">{JSON.stringify(payload, null, 2)}</pre>}
+    </details>
+  );
+}
+
 const schemaTemplate = JSON.stringify(
   { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], examples: [{ id: 'example-1' }] },
   null,
@@ -139,7 +163,6 @@ export function CatalogPage() {
       <ul className="catalog">
         {shown.map((eventType) => {
           const schema = newestSchema(eventType);
-          const example = exampleOf(eventType);
           return (
             <li key={eventType.name} className="card">
               <div className="card-header">
@@ -170,12 +193,7 @@ export function CatalogPage() {
                 </div>
               </div>
               <p>{eventType.description || <span className="muted">No description.</span>}</p>
-              {example !== undefined ? (
-                <details>
-                  <summary>Example payload</summary>
-                  <pre className="code">{JSON.stringify(example, null, 2)}</pre>
-                </details>
-              ) : null}
+              <ExamplePayload eventType={eventType} />
               {schema ? (
                 <details>
                   <summary>JSON Schema</summary>

@@ -257,6 +257,10 @@ function TestEventPanel({ base, appId, endpoint }: { base: string; appId: string
   const [sent, setSent] = useState<Message>();
   const [error, setError] = useState<string>();
   const eventType = chosen || choices[0]?.name || '';
+  const example = useResource(
+    async (signal) => (eventType ? api<{ payload: unknown }>(session, 'GET', `/event-type/${encodeURIComponent(eventType)}/example`, { signal }) : undefined),
+    [eventType],
+  );
   const send = async () => {
     setError(undefined);
     setSent(undefined);
@@ -284,6 +288,12 @@ function TestEventPanel({ base, appId, endpoint }: { base: string; appId: string
           Send test event
         </button>
       </div>
+      {example.data ? (
+        <details>
+          <summary>Payload</summary>
+          <pre className="code">{JSON.stringify(example.data.payload, null, 2)}</pre>
+        </details>
+      ) : null}
       {sent ? (
         <Notice tone="ok">
           Test event sent as <Link to={`${appPath(appId)}/logs/${sent.id}`}>{sent.id}</Link>.

@@ -140,14 +140,17 @@ export function EndpointFormPage({ appId, endpointId }: { appId: string; endpoin
       navigate(`${appPath(appId)}/endpoints/${endpointId}`);
     } catch (caught) {
       if (caught instanceof ApiError && caught.problems.length > 0) {
-        const byField = caught.fields;
-        setFields(byField);
-        setError('Some fields need attention; see the messages below each one.');
+        setFields(caught.fields);
       } else {
         setError(caught instanceof Error ? caught.message : String(caught));
       }
       setBusy(false);
     }
+  };
+
+  // Editing a field clears the API's message about it, so that only current problems stay on screen.
+  const edited = (...names: string[]) => {
+    setFields((previous) => Object.fromEntries(Object.entries(previous).filter(([key]) => !names.some((name) => key === name || key.startsWith(`${name}.`)))));
   };
 
   const fieldError = (...names: string[]) => {
@@ -174,6 +177,7 @@ export function EndpointFormPage({ appId, endpointId }: { appId: string; endpoin
         }
       />
       <LoadError error={existing.error} what="Endpoint" />
+      {Object.keys(fields).length > 0 ? <Notice tone="error">Some fields need attention. The message under each one says why.</Notice> : null}
       {error ? <Notice tone="error">{error}</Notice> : null}
       {otherErrors.map(([key, message]) => (
         <Notice key={key} tone="error">
@@ -181,23 +185,47 @@ export function EndpointFormPage({ appId, endpointId }: { appId: string; endpoin
         </Notice>
       ))}
       <form className="card form" onSubmit={(event) => void submit(event)} noValidate>
-        <Field label="Endpoint URL" error={fieldError('url')} hint="An https:// URL of your server.">
-          {(props) => <input {...props} type="url" inputMode="url" placeholder="https://example.com/webhooks" value={url} onChange={(event) => setUrl(event.target.value)} />}
+        <Field label="Endpoint URL" error={fieldError('url')} hint="The address on your server that receives the webhooks, usually https://.">
+          {(props) => (
+            <input
+              {...props}
+              type="url"
+              inputMode="url"
+              placeholder="https://example.com/webhooks"
+              value={url}
+              onChange={(event) => {
+                setUrl(event.target.value);
+                edited('url');
+              }}
+            />
+          )}
         </Field>
         <Field label="Description" error={fieldError('description')}>
-          {(props) => <input {...props} type="text" value={description} onChange={(event) => setDescription(event.target.value)} />}
+          {(props) => <input {...props} type="text" value={description} onChange={(event) => {
+                setDescription(event.target.value);
+                edited('description');
+              }} />}
         </Field>
         {catalog.data ? (
-          <EventTypePicker catalog={activeCatalog} selected={eventTypes} onChange={setEventTypes} error={fieldError('eventTypes', 'filterTypes')} />
+          <EventTypePicker catalog={activeCatalog} selected={eventTypes} onChange={(next) => {
+              setEventTypes(next);
+              edited('eventTypes', 'filterTypes');
+            }} error={fieldError('eventTypes', 'filterTypes')} />
         ) : (
           <LoadError error={catalog.error} what="Event catalog" />
         )}
         <div className="form-row">
           <Field label="Channels" error={fieldError('channels')} hint="Comma-separated. Empty receives messages of every channel.">
-            {(props) => <input {...props} type="text" value={channels} onChange={(event) => setChannels(event.target.value)} />}
+            {(props) => <input {...props} type="text" value={channels} onChange={(event) => {
+                setChannels(event.target.value);
+                edited('channels');
+              }} />}
           </Field>
           <Field label="Rate limit (messages per second)" error={fieldError('throttleRate', 'rateLimit')} hint="Empty for no limit.">
-            {(props) => <input {...props} type="number" min="1" inputMode="numeric" value={rateLimit} onChange={(event) => setRateLimit(event.target.value)} />}
+            {(props) => <input {...props} type="number" min="1" inputMode="numeric" value={rateLimit} onChange={(event) => {
+                setRateLimit(event.target.value);
+                edited('throttleRate', 'rateLimit');
+              }} />}
           </Field>
         </div>
         <fieldset className={fieldError('headers') ? 'field field-invalid' : 'field'}>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { examplePayload, hasObjectExample } from '../../core/example-messages.js';
 import { MessageLogRepository } from '../../store/repositories/message-log.js';
 import { statusTexts } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
@@ -61,6 +62,23 @@ export function registerPortalRoutes(table: RouteTable, services: ApiServices, s
     idempotent: true,
     response: messageOutSchema,
     handler: async ({ params, body }) => messageOut(await services.examples.send(params.app_id, params.endpoint_id, body.eventType)),
+  });
+
+  table.define({
+    method: 'GET',
+    url: '/api/v1/event-type/:event_type_name/example',
+    operationId: 'v1.event-type.get-example',
+    summary: 'Get the payload that a test event of this event type carries',
+    tag: 'Event Type',
+    access: 'application',
+    params: z.object({ event_type_name: eventTypeName }),
+    status: 200,
+    response: z.object({ payload: z.record(z.string(), z.unknown()), fromSchemaExamples: z.boolean() }),
+    handler: async ({ params }) => {
+      const eventType = await services.eventTypes.get(params.event_type_name);
+      const payload = examplePayload(eventType.name, eventType.schemas);
+      return { payload, fromSchemaExamples: hasObjectExample(eventType.schemas) };
+    },
   });
 
   table.define({
