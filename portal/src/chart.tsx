@@ -35,7 +35,7 @@ export function AttemptChart({ buckets, granularity, title }: { buckets: Attempt
 
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${success} succeeded and ${fail} failed attempts`} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${success} succeeded and ${fail} failed attempts`}>
         {[0, 0.25, 0.5, 0.75, 1].map((fraction) => (
           <g key={fraction}>
             <line className="grid" x1={margin.left} x2={width - margin.right} y1={y(max * fraction)} y2={y(max * fraction)} />

@@ -24,9 +24,14 @@ export interface Resource<T> {
 /**
  * Loads data and keeps it fresh. With `poll`, it loads again every `poll` milliseconds
  * while the page is visible, stops while the tab is hidden, and loads at once when the tab
- * comes back. Earlier data stays on screen while a new load runs.
+ * comes back. A change of `refreshKey` loads again too. Earlier data stays on screen while
+ * a poll or refresh runs; a change of `deps` starts from nothing.
  */
-export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], options: { poll?: number } = {}): Resource<T> {
+export function useResource<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: unknown[],
+  options: { poll?: number; refreshKey?: unknown } = {},
+): Resource<T> {
   const [state, setState] = useState<{ data: T | undefined; error: ApiError | Error | undefined; loading: boolean }>({
     data: undefined,
     error: undefined,
@@ -39,7 +44,7 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   useEffect(() => {
     setState({ data: undefined, error: undefined, loading: true });
     // A change of inputs starts over; polls below keep the data on screen.
-  }, deps); // eslint-disable-line react-hooks/exhaustive-deps
+  }, deps);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -57,7 +62,7 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
         }
       });
     return () => controller.abort();
-  }, [...deps, version]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [...deps, version, options.refreshKey]);
 
   const poll = options.poll;
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, appPath, type Attempt, type AttemptBucket, type Endpoint, type EndpointHealth, type EventType, type ListPage, type Message } from '../api';
 import { AttemptChart, RangePicker, rangeQuery, type ChartRangeId } from '../chart';
 import { isUnavailable, pollInterval, usePages, useResource, useSession } from '../hooks';
@@ -29,6 +29,8 @@ export function EndpointDetailPage({ appId, endpointId }: { appId: string; endpo
   const endpoint = useResource((signal) => api<Endpoint>(session, 'GET', base, { signal }), [base]);
   const health = useResource((signal) => api<EndpointHealth>(session, 'GET', `${base}/health`, { signal }), [base], { poll: pollInterval * 3 });
   const [dialog, setDialog] = useState<'delete' | 'toggle' | null>(null);
+  // The newest attempt in the list; when a new one arrives, the counts and the chart load again.
+  const [latestAttempt, setLatestAttempt] = useState<string>();
 
   if (endpoint.loading && !endpoint.data) {
     return <Loading what="endpoint" />;
@@ -80,14 +82,14 @@ export function EndpointDetailPage({ appId, endpointId }: { appId: string; endpo
       </div>
       <HealthPanel health={health.data} error={health.error} />
       <div className="grid-2">
-        <StatsPanel appId={appId} endpointId={current.id} statsPath={`${base}/stats`} />
+        <StatsPanel appId={appId} endpointId={current.id} statsPath={`${base}/stats`} latestAttempt={latestAttempt} />
         <div className="stack">
           <SecretPanel base={base} />
           <TestEventPanel base={base} appId={appId} endpoint={current} />
           <RecoverPanel base={base} />
         </div>
       </div>
-      <AttemptsPanel appId={appId} endpointId={current.id} />
+      <AttemptsPanel appId={appId} endpointId={current.id} onLatest={setLatestAttempt} />
       {dialog === 'delete' ? (
         <ConfirmDialog
           title="Delete this endpoint?"
@@ -142,7 +144,7 @@ function HealthPanel({ health, error }: { health: EndpointHealth | undefined; er
   );
 }
 
-function StatsPanel({ appId, endpointId, statsPath }: { appId: string; endpointId: string; statsPath: string }) {
+function StatsPanel({ appId, endpointId, statsPath, latestAttempt }: { appId: string; endpointId: string; statsPath: string; latestAttempt: string | undefined }) {
   const session = useSession();
   const [range, setRange] = useState<ChartRangeId>('24h');
   const series = useResource(
@@ -152,12 +154,12 @@ function StatsPanel({ appId, endpointId, statsPath }: { appId: string; endpointI
         signal,
       }),
     [appId, endpointId, range],
-    { poll: pollInterval * 6 },
+    { poll: pollInterval * 6, refreshKey: latestAttempt },
   );
   const counts = useResource(
     (signal) => api<{ success: number; pending: number; fail: number; sending: number }>(session, 'GET', statsPath, { signal }),
     [statsPath],
-    { poll: pollInterval * 2 },
+    { poll: pollInterval * 6, refreshKey: latestAttempt },
   );
   return (
     <div className="card">
@@ -341,7 +343,7 @@ function RecoverPanel({ base }: { base: string }) {
   );
 }
 
-function AttemptsPanel({ appId, endpointId }: { appId: string; endpointId: string }) {
+function AttemptsPanel({ appId, endpointId, onLatest }: { appId: string; endpointId: string; onLatest: (attemptId: string | undefined) => void }) {
   const session = useSession();
   const [filter, setFilter] = useState<AttemptFilter>('all');
   const pages = usePages();
@@ -355,6 +357,12 @@ function AttemptsPanel({ appId, endpointId }: { appId: string; endpointId: strin
     [appId, endpointId, filter, iterator],
     { poll: iterator === undefined ? pollInterval : undefined },
   );
+  const newest = filter === 'all' && pages.atStart ? attempts.data?.data[0]?.id : undefined;
+  useEffect(() => {
+    if (newest) {
+      onLatest(newest);
+    }
+  }, [newest, onLatest]);
   const choose = (next: AttemptFilter) => {
     setFilter(next);
     pages.reset();
