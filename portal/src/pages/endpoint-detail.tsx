@@ -29,7 +29,7 @@ export function EndpointDetailPage({ appId, endpointId }: { appId: string; endpo
   const endpoint = useResource((signal) => api<Endpoint>(session, 'GET', base, { signal }), [base]);
   const health = useResource((signal) => api<EndpointHealth>(session, 'GET', `${base}/health`, { signal }), [base], { poll: pollInterval * 3 });
   const [dialog, setDialog] = useState<'delete' | 'toggle' | null>(null);
-  // The newest attempt in the list; when a new one arrives, the counts and the chart load again.
+  // The newest attempt on the list's first page; when it changes, the counts and the chart load again.
   const [latestAttempt, setLatestAttempt] = useState<string>();
 
   if (endpoint.loading && !endpoint.data) {
@@ -357,7 +357,7 @@ function AttemptsPanel({ appId, endpointId, onLatest }: { appId: string; endpoin
     [appId, endpointId, filter, iterator],
     { poll: iterator === undefined ? pollInterval : undefined },
   );
-  const newest = filter === 'all' && pages.atStart ? attempts.data?.data[0]?.id : undefined;
+  const newest = pages.atStart ? attempts.data?.data[0]?.id : undefined;
   useEffect(() => {
     if (newest) {
       onLatest(newest);
