@@ -217,6 +217,11 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Enable', exact: true }).click();
     await page.locator('.summary').getByText('Enabled', { exact: true }).waitFor();
 
+    // Recover asks the server to send every failed message since the chosen time again.
+    await page.getByLabel('Since').fill('2026-01-01T00:00');
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await page.getByText('is being sent again').waitFor();
+
     // Send a test event of a chosen event type to this endpoint only.
     await page.getByRole('button', { name: 'Send test event', exact: true }).click();
     await page.getByText('Test event sent as').waitFor();
@@ -269,13 +274,27 @@ describe('portal in Chromium', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 
-  test('a link with an unknown or revoked token shows a clear page', async () => {
+  test('a link with an unknown or revoked token shows a clear page', async (t) => {
     const application = (await hookline.request('POST', '/api/v1/app', { name: 'Expired Link Co' })).body;
     const { context, page } = await newPage();
     await page.goto(`${hookline.url}/portal/app/${application.id}#token=appsk_no-such-token`);
     await page.getByRole('heading', { name: 'This link has expired', exact: true }).waitFor();
     assert.ok(!page.url().includes('no-such-token'));
     await record(page, 'expired-link');
+
+    // A working link whose token is then revoked ends the session at the next request.
+    const link = await portalLink(application.id);
+    const token = /(?:token|key)=([^&]+)/.exec(link)?.[1] ?? '';
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'No endpoints yet', exact: true }).waitFor();
+    const logout = await fetch(`${hookline.url}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    if (logout.status === 404) {
+      t.diagnostic('POST /api/v1/auth/logout is not on this server, so revocation is not checked');
+    } else {
+      assert.equal(logout.status, 204);
+      await page.getByRole('link', { name: 'Logs', exact: true }).click();
+      await page.getByRole('heading', { name: 'This link has expired', exact: true }).waitFor();
+    }
     await context.close();
     assert.deepEqual(pageErrors, []);
   });
