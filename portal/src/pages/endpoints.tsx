@@ -95,8 +95,12 @@ export function EndpointsPage({ appId }: { appId: string }) {
     { poll: pollInterval * 6 },
   );
   const rows = endpoints.data?.data ?? [];
-  const ids = rows.map((endpoint) => endpoint.id).join(',');
-  const breakers = useResource((signal) => loadBreakers(session, appId, rows, signal), [appId, ids], { poll: pollInterval * 6 });
+  // A breaker opens only after failed attempts, and a probe records an attempt too, so with
+  // statistics at hand only endpoints that failed in the last 24 hours are asked for their health.
+  const failing = stats.data ? new Set(stats.data.data.filter((row) => row.fail > 0).map((row) => row.endpointId)) : undefined;
+  const checked = stats.loading && !stats.data ? [] : rows.filter((endpoint) => !endpoint.disabled && (!failing || failing.has(endpoint.id)));
+  const ids = checked.map((endpoint) => endpoint.id).join(',');
+  const breakers = useResource((signal) => loadBreakers(session, appId, checked, signal), [appId, ids], { poll: pollInterval * 6 });
 
   const rates = new Map((stats.data?.data ?? []).map((row) => [row.endpointId, row]));
   const breakerStates = breakers.data instanceof Map ? breakers.data : new Map<string, Health>();
