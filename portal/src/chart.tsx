@@ -1,6 +1,7 @@
+import { useEffect, useRef, useState } from 'react';
 import type { AttemptBucket } from './api';
 
-const width = 640;
+const defaultWidth = 640;
 const height = 180;
 const margin = { top: 10, right: 8, bottom: 24, left: 36 };
 
@@ -23,6 +24,23 @@ function bucketLabel(iso: string, granularity: string): string {
 
 /** Stacked bars of succeeded and failed attempts per time bucket, drawn as SVG. */
 export function AttemptChart({ buckets, granularity, title }: { buckets: AttemptBucket[]; granularity: string; title: string }) {
+  // The drawing takes the figure's real width, so that text keeps its size at any width.
+  const figure = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(defaultWidth);
+  useEffect(() => {
+    const element = figure.current;
+    if (!element) {
+      return undefined;
+    }
+    const observer = new ResizeObserver((entries) => {
+      const measured = Math.round(entries[0]?.contentRect.width ?? defaultWidth);
+      if (measured > 0) {
+        setWidth(measured);
+      }
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
   const success = buckets.reduce((sum, bucket) => sum + bucket.success, 0);
   const fail = buckets.reduce((sum, bucket) => sum + bucket.fail, 0);
   const max = niceMax(Math.max(0, ...buckets.map((bucket) => bucket.success + bucket.fail)));
@@ -31,11 +49,11 @@ export function AttemptChart({ buckets, granularity, title }: { buckets: Attempt
   const slot = buckets.length > 0 ? plotWidth / buckets.length : plotWidth;
   const barWidth = Math.max(1, slot * 0.7);
   const y = (value: number) => margin.top + plotHeight - (value / max) * plotHeight;
-  const labelEvery = Math.max(1, Math.ceil(buckets.length / 6));
+  const labelEvery = Math.max(1, Math.ceil(buckets.length / Math.max(2, Math.floor(width / 110))));
 
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${success} succeeded and ${fail} failed attempts`}>
+    <figure className="chart" ref={figure}>
+      <svg viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={`${title}: ${success} succeeded and ${fail} failed attempts`}>
         {[0, 0.25, 0.5, 0.75, 1].map((fraction) => (
           <g key={fraction}>
             <line className="grid" x1={margin.left} x2={width - margin.right} y1={y(max * fraction)} y2={y(max * fraction)} />
