@@ -132,8 +132,8 @@ function NavLink({ to, path, icon, children }: { to: string; path: string; icon:
 
 function Routes({ session }: { session: Session }) {
   const { path } = useLocation();
-  const inApp = match('/app/:appId/*', `${path.split('/').slice(0, 3).join('/')}/*`);
-  const appId = inApp?.appId;
+  const inApp = /^\/app\/([^/]+)/.exec(path);
+  const appId = inApp?.[1] === undefined ? undefined : decodeURIComponent(inApp[1]);
 
   useEffect(() => {
     if (session.kind === 'app' && appId !== session.appId) {

@@ -91,6 +91,16 @@ function send(request: FastifyRequest, reply: FastifyReply, file: PortalFile): F
   return reply.send(file.body);
 }
 
+/** The path below /portal/, decoded; a malformed escape leaves it as sent, which names no file. */
+function fileName(url: string): string {
+  const path = (url.split(/[?#]/)[0] ?? '').replace(/^\/portal\/?/, '');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 /**
  * Serves the portal's build under /portal. Paths of files in the build get the file; any
  * other path outside /portal/assets gets index.html, whose script reads the path.
@@ -110,8 +120,7 @@ export function registerPortal(app: FastifyInstance, directory: string, logger: 
         .header('content-type', 'text/plain; charset=utf-8')
         .send('The portal is not built. Run "npm run build" in the Hookline folder, then restart.\n');
     }
-    const path = request.url.split(/[?#]/)[0] ?? '';
-    const name = decodeURIComponent(path.replace(/^\/portal\/?/, ''));
+    const name = fileName(request.url);
     const file = files.get(name);
     if (file && name !== 'index.html') {
       return send(request, reply, file);

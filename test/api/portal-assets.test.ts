@@ -69,6 +69,11 @@ describe('portal assets', () => {
     assert.match(response.body, /<title>Portal<\/title>/);
   });
 
+  test('a malformed escape in the path is a 400, not a server error', async () => {
+    const response = await app.inject({ method: 'GET', url: '/portal/app/%E0%A4%A/endpoints' });
+    assert.equal(response.statusCode, 400);
+  });
+
   test('without a build, /portal answers 503 with the command that builds it', async () => {
     const empty = Fastify();
     registerPortal(empty, join(folder, 'missing'), logger);
