@@ -235,6 +235,10 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByRole('link', { name: firstId, exact: true }).waitFor();
     await page.getByRole('link', { name: firstId, exact: true }).click();
     await page.getByLabel('Payload').getByText('inv_1').waitFor();
+    const before = receiver.received.filter((entry) => entry.id === firstId).length;
+    await page.getByRole('button', { name: `Resend to ${receiver.url}`, exact: true }).click();
+    await page.getByText('The message is being sent again').waitFor();
+    await waitFor(() => receiver.received.filter((entry) => entry.id === firstId).length === before + 1, 10_000, 'the resent message');
     await record(page, 'message-detail');
 
     await page.getByRole('link', { name: 'Event catalog', exact: true }).click();

@@ -1,7 +1,8 @@
+import { useState } from 'react';
 import { api, appPath, type Attempt, type EventType, type ListPage, type Message, type MessageEndpoint, type MessageLogEntry } from '../api';
 import { pollInterval, usePages, useResource, useSession } from '../hooks';
 import { Link, setSearch, useLocation } from '../router';
-import { formatDuration, formatTime, Icon, LoadError, Loading, localInputToIso, PageHeader, Pager, StatusBadge } from '../ui';
+import { formatDuration, formatTime, Icon, LoadError, Loading, localInputToIso, Notice, PageHeader, Pager, StatusBadge } from '../ui';
 
 const statusOptions = [
   { value: '', label: 'Any status' },
@@ -126,6 +127,18 @@ export function MessagePage({ appId, msgId }: { appId: string; msgId: string }) 
     poll: pollInterval,
   });
 
+  const [notice, setNotice] = useState<{ tone: 'ok' | 'error'; text: string }>();
+  const resend = async (endpointId: string) => {
+    try {
+      await api(session, 'POST', `${app}/msg/${msgId}/endpoint/${endpointId}/resend`);
+      setNotice({ tone: 'ok', text: 'The message is being sent again; the new attempt appears below.' });
+      attempts.reload();
+      endpoints.reload();
+    } catch (caught) {
+      setNotice({ tone: 'error', text: caught instanceof Error ? caught.message : String(caught) });
+    }
+  };
+
   if (message.loading && !message.data) {
     return <Loading what="message" />;
   }
@@ -141,6 +154,7 @@ export function MessagePage({ appId, msgId }: { appId: string; msgId: string }) 
         }
       />
       <LoadError error={message.error} what="Message" />
+      {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
       {message.data ? (
         <div className="grid-2">
           <div className="card">
@@ -180,7 +194,10 @@ export function MessagePage({ appId, msgId }: { appId: string; msgId: string }) 
                   <Link to={`${appPath(appId)}/endpoints/${endpoint.id}`} className="break">
                     {endpoint.url}
                   </Link>
-                  {endpoint.nextAttempt ? <span className="muted small"> next attempt {formatTime(endpoint.nextAttempt)}</span> : null}
+                  {endpoint.nextAttempt ? <span className="muted small"> next attempt {formatTime(endpoint.nextAttempt)}</span> : null}{' '}
+                  <button type="button" className="button button-small" onClick={() => void resend(endpoint.id)}>
+                    Resend<span className="visually-hidden"> to {endpoint.url}</span>
+                  </button>
                 </li>
               ))}
             </ul>
