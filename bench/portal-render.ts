@@ -1,6 +1,6 @@
 // Measures the portal's production build and the time to first render of the endpoints
 // page with 1,000 endpoints and 100,000 attempts in the store, in Debian's Chromium.
-// Usage: npm run build && node --import tsx bench/portal-render.ts
+// Usage: npm run bench:portal (builds first, then runs this file)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
