@@ -4,7 +4,7 @@ import { createId } from '../store/ids.js';
 import type { Page, PageRequest } from '../store/pagination.js';
 import type { Endpoint } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { ApplicationService } from './applications.js';
+import { isUniqueViolation, type ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { validateEndpointUrl } from './endpoint-url.js';
@@ -91,7 +91,7 @@ export class EndpointService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.endpoints.insert(endpoint, secret);
+    await this.writeWithUid(endpoint.uid, () => this.store.endpoints.insert(endpoint, secret));
     return endpoint;
   }
 
@@ -212,8 +212,21 @@ export class EndpointService {
       metadata: changes.metadata ?? current.metadata,
       updatedAt: this.clock(),
     };
-    await this.store.endpoints.update(next);
+    await this.writeWithUid(next.uid, () => this.store.endpoints.update(next));
     return next;
+  }
+
+  /** Runs a write, turning a uid taken by a concurrent request into a ConflictError. */
+  private async writeWithUid(uid: string | null, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      // Two requests with the same uid can race past ensureUidFree; the unique index decides.
+      if (uid && isUniqueViolation(error)) {
+        throw new ConflictError(`An endpoint with uid "${uid}" already exists in this application.`);
+      }
+      throw error;
+    }
   }
 
   private async ensureUidFree(appId: string, uid: string, ownId: string | undefined): Promise<void> {
