@@ -31,7 +31,7 @@ export function describeStore(config: Readonly<Config>): string {
 
 /**
  * Opens the configured store, applies pending migrations and encrypts stored signing
- * secrets when HOOKLINE_ENCRYPTION_KEY asks for it. On PostgreSQL the migrator holds an
+ * secrets when HOOKLINE_ENCRYPTION_KEY is set. On PostgreSQL the migrator holds an
  * advisory lock, so processes that start together migrate once.
  */
 export async function openStore(config: Readonly<Config>, logger: Logger): Promise<Store> {

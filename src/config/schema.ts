@@ -373,7 +373,7 @@ export const settings = {
     unit: '32 bytes in base64 or hex; a comma-separated list while changing keys',
     defaultText: undefined,
     description:
-      'Key that encrypts endpoint signing secrets in the database with AES-256-GCM. Generate one with `openssl rand -base64 32`. Every API and worker process needs the same value. Start-up encrypts secrets stored before the key was set. To change the key, list the new key first and the old one after it: start-up encrypts every secret with the new key again, after which the old key may be removed. When unset, secrets are stored as plain text, and start-up stops if the database holds encrypted secrets.',
+      'Key that encrypts endpoint signing secrets in the database with AES-256-GCM. Generate one with `openssl rand -base64 32`. Every API and worker process needs the same value. Start-up encrypts secrets stored before the key was set. To change the key, list the new key first and the old one after it: start-up encrypts every secret with the new key again, after which the old key may be removed. When unset, secrets are stored as plain text, and start-up stops if the database contains encrypted secrets.',
     parse: parseEncryptionKeys,
   }),
 } as const;

@@ -27,7 +27,7 @@ export interface EndpointInput {
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret' | 'signatureScheme'>>;
 
 /**
- * How an endpoint's webhooks are signed: HMAC-SHA256 with a shared `whsec_` secret
+ * Scheme that signs an endpoint's webhooks: HMAC-SHA256 with a shared `whsec_` secret
  * (`v1` signatures), or ed25519 with a `whsk_` private key whose `whpk_` public key the
  * receiver verifies with (`v1a` signatures).
  */

@@ -30,7 +30,7 @@ export async function encryptStoredSecrets(db: Kysely<Database>, cipher: SecretC
       .executeTakeFirst();
     if (encrypted) {
       throw new SecretEncryptionError(
-        'The database holds encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set. Set it to the key these secrets were encrypted with.',
+        'The database contains encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set. Set it to the key these secrets were encrypted with.',
       );
     }
     return 0;

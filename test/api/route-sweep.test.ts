@@ -436,7 +436,7 @@ test('server healthy and data kept after sweep', async () => {
   assert.equal(eventType.body.description, 'Kept');
 });
 
-/** Sends raw request bytes on a new connection and returns the status line of the answer. */
+/** Sends raw request bytes on a new connection and returns the status line of the response. */
 async function rawStatusLine(request: string): Promise<string> {
   const { hostname, port } = new URL(hookline.url);
   return new Promise((resolve, reject) => {

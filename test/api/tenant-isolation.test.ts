@@ -7,7 +7,7 @@ import { send, type ApiResponse } from './api-response.js';
 // Calls every /api/v1 route that the server registered with the token of one application
 // (the intruder) against the data of another (the victim). Routes come from Fastify's own
 // route tree, so a route added later is swept without changing this file; the OpenAPI
-// document only supplies request bodies and tells which routes are public.
+// document only supplies request bodies and marks which routes are public.
 
 type JsonSchema = Record<string, any>;
 
@@ -105,7 +105,7 @@ function validValue(name: string, schema: JsonSchema): unknown {
   }
 }
 
-/** A body that the route's schema accepts, so that a request gets past validation to the lookup. */
+/** Builds a body that the route's schema accepts, so that a request gets past validation to the lookup. */
 function validBody(route: Route): string | undefined {
   if (!['POST', 'PUT', 'PATCH'].includes(route.method)) {
     return undefined;
@@ -119,7 +119,7 @@ function validBody(route: Route): string | undefined {
   return JSON.stringify(body);
 }
 
-/** The victim's id for a path parameter, by its name. */
+/** Returns the victim's id for a path parameter, chosen by the parameter's name. */
 function victimValue(param: string): string {
   if (param === 'app_id') {
     return victim.appId;
@@ -143,7 +143,7 @@ function fill(route: Route, values: (param: string) => string): string {
   return route.path.replace(/:([A-Za-z0-9_]+)/g, (_whole, name: string) => encodeURIComponent(values(name)));
 }
 
-/** Query parameters of the route that name a resource, set to the victim's ids. */
+/** Builds a query string that sets the route's resource id parameters to the victim's ids. */
 function victimQuery(route: Route): string {
   const parameters: JsonSchema[] = operationOf(route)?.parameters ?? [];
   const names = parameters.filter((parameter) => parameter.in === 'query' && /_id$/.test(parameter.name)).map((parameter) => parameter.name as string);
@@ -260,7 +260,7 @@ test('own application path with other ids gets 404', async () => {
   for (const route of nested) {
     const path = fill(route, (param) => (param === 'app_id' ? intruderAppId : victimValue(param)));
     const response = await call(route, path, intruderToken);
-    // 403 is an admin-only route; the rest must not find the other application's resources.
+    // 403 comes from admin-only routes. The others must not find the other application's resources.
     if (![403, 404].includes(response.status)) {
       failures.push(`${route.method} ${path}: status ${response.status} ${response.text.slice(0, 200)}`);
     }
@@ -281,7 +281,8 @@ test('own lists never name the other application', async () => {
     const response = await call(route, path, intruderToken);
     assert.ok(response.status < 500, `${path}: status ${response.status}`);
     assert.equal(leakedMarker(response), undefined, `${path} leaks the other application's data`);
-    assert.ok(!response.text.includes(victim.endpointId) && !response.text.includes(victim.msgId), `${path} names the other application's resources`);
+    assert.ok(!response.text.includes(victim.endpointId), `${path} names the other application's endpoint`);
+    assert.ok(!response.text.includes(victim.msgId), `${path} names the other application's message`);
   }
 });
 

@@ -130,7 +130,7 @@ test('sqlite file holds no plaintext secret', async () => {
 
     const noKey = startCli(dataDir, undefined);
     assert.notEqual(noKey.status, 0);
-    assert.match(noKey.stderr, /^hookline: The database holds encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set/);
+    assert.match(noKey.stderr, /^hookline: The database contains encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set/);
 
     const badFormat = startCli(dataDir, key.toString('base64').slice(0, 20));
     assert.notEqual(badFormat.status, 0);

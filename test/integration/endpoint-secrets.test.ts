@@ -65,7 +65,7 @@ function signedContent(request: ReceivedRequest): Buffer {
   return Buffer.concat([Buffer.from(`${request.headers['webhook-id']}.${request.headers['webhook-timestamp']}.`), request.body]);
 }
 
-/** The v1 signature that a whsec_ secret gives this request, computed with node:crypto. */
+/** Computes with node:crypto the v1 signature that a whsec_ secret gives this request. */
 function hmacSignature(secret: string, request: ReceivedRequest): string {
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
   return `v1,${createHmac('sha256', key).update(signedContent(request)).digest('base64')}`;

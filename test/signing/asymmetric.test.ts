@@ -29,7 +29,7 @@ function verifiesWith(whpk: string, signature: string, content: Buffer): boolean
   return verifyBytes(null, content, publicKeyFromText(whpk), Buffer.from(signature.slice('v1a,'.length), 'base64'));
 }
 
-/** A key pair made by node:crypto, as the receiver's side would make one. */
+/** Generates a key pair with node:crypto, as the receiver's side would. */
 function externalKeyPair(): { seed: Buffer; publicKey: Buffer } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');

@@ -36,7 +36,7 @@ function newEndpoint(): Endpoint {
   };
 }
 
-/** Every value of the secret column, read with plain SQL around the repositories. */
+/** Reads every value of the secret column with plain SQL, around the repositories. */
 async function rawSecrets(testStore: TestStore): Promise<string[]> {
   const result = await sql<{ secret: string }>`select secret from endpoint_secret order by id`.execute(testStore.db);
   return result.rows.map((row) => row.secret);
@@ -120,7 +120,7 @@ describeEveryStore('secret encryption', (open) => {
 
     await assert.rejects(encryptStoredSecrets(testStore.db, undefined), (error: unknown) => {
       assert.ok(error instanceof SecretEncryptionError);
-      assert.match(error.message, /holds encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set/);
+      assert.match(error.message, /contains encrypted signing secrets, but HOOKLINE_ENCRYPTION_KEY is not set/);
       return true;
     });
   });
