@@ -45,7 +45,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect, options: Sto
     deliveries: new DeliveryRepository(db),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
-    idempotencyKeys: new IdempotencyKeyRepository(db),
+    idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
     destroy: () => db.destroy(),
   };

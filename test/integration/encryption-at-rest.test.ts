@@ -64,7 +64,18 @@ async function writeSecrets(hookline: TestHookline): Promise<Written> {
     assert.deepEqual(new StandardWebhook(second).verify(delivered.body, headers), { n: 1 });
     assert.deepEqual(new StandardWebhook(first).verify(delivered.body, headers), { n: 1 });
 
-    return { secrets: [first.slice('whsec_'.length), second.slice('whsec_'.length), seed] };
+    // The workshop API returns the new subscription's secret, and the idempotency store
+    // keeps that response for replays.
+    const subscription = await hookline.request(
+      'POST',
+      '/api/event_subscriptions/add',
+      { accountId: 'encrypted-account', eventId: 1, endpoint: `http://127.0.0.1:${receiver.port}/workshop` },
+      { 'idempotency-key': 'encrypted-subscription' },
+    );
+    assert.equal(subscription.status, 201, JSON.stringify(subscription.body));
+    assert.match(subscription.body.secret, /^whsec_/);
+
+    return { secrets: [first.slice('whsec_'.length), second.slice('whsec_'.length), seed, subscription.body.secret.slice('whsec_'.length)] };
   } finally {
     await receiver.close();
   }
@@ -72,7 +83,8 @@ async function writeSecrets(hookline: TestHookline): Promise<Written> {
 
 /** Fails when any cell of any row, as text, contains one of the secrets. */
 function assertNoSecretIn(tables: Record<string, unknown[]>, written: Written): void {
-  assert.ok((tables.endpoint_secret ?? []).length >= 3, 'the secret table was not read');
+  assert.ok((tables.endpoint_secret ?? []).length >= 4, 'the secret table was not read');
+  assert.ok((tables.idempotency_key ?? []).length >= 1, 'the idempotency table was not read');
   for (const [table, rows] of Object.entries(tables)) {
     for (const row of rows) {
       for (const [column, value] of Object.entries(row as Record<string, unknown>)) {

@@ -152,3 +152,22 @@ test('ciphertext bound to its row', () => {
   assert.throws(() => cipher.decrypt(flipped, 'sec_one'), SecretDecryptionError);
   assert.notEqual(cipher.encrypt('same', 'sec_one'), cipher.encrypt('same', 'sec_one'));
 });
+
+describeEveryStore('idempotent response encryption', (open) => {
+  test('stored response encrypted and replayed', async (context) => {
+    const { testStore } = await open();
+    context.after(() => testStore.destroy());
+    const store = createStore(testStore.db, testStore.dialect, { cipher: new SecretCipher([keyA]) });
+    const secret = newSecret();
+    const body = JSON.stringify({ subscriptionId: 'ep_1', secret });
+
+    assert.deepEqual(await store.idempotencyKeys.claim('admin', 'key-1', 'hash', Date.now(), 60_000), { kind: 'claimed' });
+    await store.idempotencyKeys.complete('admin', 'key-1', 201, body);
+
+    const rows = await sql<{ response_body: string }>`select response_body from idempotency_key`.execute(testStore.db);
+    assert.equal(rows.rows.length, 1);
+    assert.match(rows.rows[0]?.response_body ?? '', /^hlenc1:/);
+    assert.ok(!(rows.rows[0]?.response_body ?? '').includes(secret.slice('whsec_'.length)));
+    assert.deepEqual(await store.idempotencyKeys.claim('admin', 'key-1', 'hash', Date.now(), 60_000), { kind: 'completed', statusCode: 201, body });
+  });
+});
