@@ -111,3 +111,15 @@ test('svix client gets access and logs out', async () => {
   await portal.authentication.logout();
   await assert.rejects(portal.application.get('portal'), (error: { code?: number }) => error.code === 401);
 });
+
+test('public URL trailing slash not doubled', async () => {
+  const other = await startTestHookline({ publicUrl: 'https://hooks.example.test/' }, { api: true, worker: false });
+  try {
+    const app = await other.request('POST', '/api/v1/app', { name: 'Slash' });
+    const access = await other.request('POST', `/api/v1/auth/app-portal-access/${app.body.id}`, {});
+    assert.equal(access.status, 200);
+    assert.equal(access.body.url, `https://hooks.example.test/portal/app/${app.body.id}#token=${access.body.token}`);
+  } finally {
+    await other.destroy();
+  }
+});

@@ -101,7 +101,8 @@ export function registerSystemRoutes(table: RouteTable, options: SystemRouteOpti
       await options.store.tokens.insert(tokenId, token, 'app', application.id, now + lifetimeSeconds * 1000, now);
       request.log.info({ appId: application.id, tokenId, expiresInSeconds: lifetimeSeconds }, 'Application portal token created');
       // The token goes in the fragment, which browsers never send to a server or a proxy log.
-      return { token, url: `${options.publicUrl()}/portal/app/${encodeURIComponent(application.id)}#token=${token}` };
+      const base = options.publicUrl().replace(/\/+$/, '');
+      return { token, url: `${base}/portal/app/${encodeURIComponent(application.id)}#token=${token}` };
     },
   });
 
