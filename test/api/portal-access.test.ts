@@ -123,3 +123,30 @@ test('public URL trailing slash not doubled', async () => {
     await other.destroy();
   }
 });
+
+test('read-only token reads but cannot write', async () => {
+  const access = await createAccess({ readOnly: true });
+
+  assert.equal((await send(hookline.url, 'GET', '/api/v1/app/portal/endpoint', { token: access.token })).status, 200);
+  const writes: [string, string, string?][] = [
+    ['POST', '/api/v1/app/portal/endpoint', JSON.stringify({ url: 'http://127.0.0.1:9/read-only' })],
+    ['POST', '/api/v1/app/portal/endpoint/ep_unknown/secret/rotate', '{}'],
+    ['DELETE', '/api/v1/app/portal/endpoint/ep_unknown'],
+  ];
+  for (const [method, path, body] of writes) {
+    const response = await send(hookline.url, method, path, { token: access.token, body });
+    assert.equal(response.status, 403, `${method} ${path}`);
+    assert.deepEqual(response.body, { code: 'forbidden', detail: 'This token is read-only; it may send GET requests and log out.' });
+  }
+  const endpoints = await hookline.request('GET', '/api/v1/app/portal/endpoint');
+  assert.ok(endpoints.body.data.every((endpoint: { url: string }) => endpoint.url !== 'http://127.0.0.1:9/read-only'));
+
+  assert.equal((await send(hookline.url, 'POST', '/api/v1/auth/logout', { token: access.token })).status, 204);
+  assert.equal((await send(hookline.url, 'GET', '/api/v1/app/portal', { token: access.token })).status, 401);
+});
+
+test('capabilities rejected, not ignored', async () => {
+  const response = await hookline.request('POST', '/api/v1/auth/app-portal-access/portal', { capabilities: ['ViewBase'] });
+  assert.equal(response.status, 422);
+  assert.deepEqual(response.body.detail[0].loc, ['body', 'capabilities']);
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { createId } from '../../store/ids.js';
 import type { Store } from '../../store/store.js';
+import { readOnlyTokenKind } from '../auth.js';
 import { errorCodes, HttpError } from '../errors.js';
 import { buildOpenApiDocument } from '../openapi.js';
 import type { RouteTable } from '../route-table.js';
@@ -35,6 +36,15 @@ const appPortalAccessIn = z
       .nullish()
       .describe('Lifetime of the token in seconds, from 3600 (1 hour) to 604800 (7 days, the default).'),
     featureFlags: z.array(z.string()).optional(),
+    readOnly: z
+      .boolean()
+      .nullish()
+      .describe('Whether the token may only read: its requests other than GET and HEAD get 403, except logout.'),
+    capabilities: z
+      .unknown()
+      .refine((value) => value === null || value === undefined, 'is not supported; send readOnly: true for a token that may only read')
+      .optional()
+      .describe('Not supported. Hookline rejects a request that sets it, rather than give the token more access than it asks for.'),
   })
   .optional();
 
@@ -98,8 +108,9 @@ export function registerSystemRoutes(table: RouteTable, options: SystemRouteOpti
       const lifetimeSeconds = body?.expiry ?? maxPortalTokenSeconds;
       const token = `appsk_${randomBytes(24).toString('base64url')}`;
       const tokenId = createId('tok', now);
-      await options.store.tokens.insert(tokenId, token, 'app', application.id, now + lifetimeSeconds * 1000, now);
-      request.log.info({ appId: application.id, tokenId, expiresInSeconds: lifetimeSeconds }, 'Application portal token created');
+      const kind = body?.readOnly === true ? readOnlyTokenKind : 'app';
+      await options.store.tokens.insert(tokenId, token, kind, application.id, now + lifetimeSeconds * 1000, now);
+      request.log.info({ appId: application.id, tokenId, kind, expiresInSeconds: lifetimeSeconds }, 'Application portal token created');
       // The token goes in the fragment, which browsers never send to a server or a proxy log.
       const base = options.publicUrl().replace(/\/+$/, '');
       return { token, url: `${base}/portal/app/${encodeURIComponent(application.id)}#token=${token}` };
