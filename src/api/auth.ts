@@ -6,7 +6,7 @@ import { errorCodes, HttpError } from './errors.js';
 /** Caller of a request, from its bearer token. */
 export type Principal = { kind: 'admin' } | { kind: 'application'; appId: string; tokenId: string; readOnly: boolean };
 
-/** Kind of an application token created with `readOnly: true`; `app` is the kind of the others. */
+/** Kind of an application token created with `readOnly: true`. Other application tokens have the kind `app`. */
 export const readOnlyTokenKind = 'app-read-only';
 
 /** Route that a read-only token may call with POST, because it only revokes that token. */
