@@ -150,3 +150,17 @@ test('capabilities rejected, not ignored', async () => {
   assert.equal(response.status, 422);
   assert.deepEqual(response.body.detail[0].loc, ['body', 'capabilities']);
 });
+
+test('expired tokens deleted on next access', async () => {
+  clockOffset = 0;
+  const shortLived = await createAccess({ expiry: 3600 });
+  const countRows = async () => (await hookline.store.db.selectFrom('token').select('id').execute()).length;
+  const before = await countRows();
+
+  clockOffset = 3_600_000;
+  await createAccess({});
+  clockOffset = 0;
+
+  assert.ok((await countRows()) < before + 1, 'the expired token row was kept');
+  assert.equal((await send(hookline.url, 'GET', '/api/v1/app/portal', { token: shortLived.token })).status, 401);
+});

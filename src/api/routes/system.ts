@@ -105,6 +105,8 @@ export function registerSystemRoutes(table: RouteTable, options: SystemRouteOpti
         application = await options.services.applications.get(params.app_id);
       }
       const now = options.clock();
+      // Creating a token is the one place that adds rows, so it also removes the expired ones.
+      await options.store.tokens.deleteExpired(now);
       const lifetimeSeconds = body?.expiry ?? maxPortalTokenSeconds;
       const token = `appsk_${randomBytes(24).toString('base64url')}`;
       const tokenId = createId('tok', now);
