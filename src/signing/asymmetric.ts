@@ -37,9 +37,9 @@ function publicKeyBytes(privateKey: KeyObject): Buffer {
 }
 
 /**
- * Decodes a `whsk_` key. Two layouts are accepted: the 32-byte seed, as the Standard
- * Webhooks reference libraries write it, and the 64-byte seed followed by the public key,
- * as libsodium and the Svix server write it, whose public half must match the seed.
+ * Decodes a `whsk_` key. Two layouts are accepted: the 32-byte seed, which the Standard
+ * Webhooks Go library reads, and the 64-byte seed followed by the public key, which
+ * libsodium and the Svix server use. The public half of the second must match the seed.
  */
 function decodeAsymmetricSecret(secret: string): KeyObject | string {
   if (!isAsymmetricSecret(secret)) {
