@@ -155,8 +155,40 @@ function leakedMarker(response: ApiResponse): string | undefined {
   return markers.find((marker) => response.text.includes(marker));
 }
 
+/**
+ * Sends one request as the intruder. A route that responds with an event stream of the
+ * intruder's own application never ends its body, so only the first chunk of a stream is read.
+ */
 async function call(route: Route, path: string, token: string): Promise<ApiResponse> {
-  return send(hookline.url, route.method, path, { token, body: validBody(route) });
+  const body = validBody(route);
+  const response = await fetch(`${hookline.url}${path}`, {
+    method: route.method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body,
+  });
+  const contentType = response.headers.get('content-type') ?? '';
+  let text: string;
+  if (contentType.startsWith('text/event-stream')) {
+    // A stream may stay silent until an event happens, so reading stops after a second.
+    const reader = response.body?.getReader();
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 1_000);
+    });
+    const first = reader === undefined ? undefined : await Promise.race([reader.read(), silence]);
+    clearTimeout(timer);
+    await reader?.cancel();
+    text = first?.value === undefined ? '' : Buffer.from(first.value).toString('utf8');
+  } else {
+    text = await response.text();
+  }
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, contentType, text, body: parsed };
 }
 
 before(async () => {
