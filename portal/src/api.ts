@@ -1,5 +1,5 @@
 /** Who is signed in: the operator with the admin token, or one application with a portal token. */
-export type Session = { kind: 'admin'; token: string } | { kind: 'app'; token: string; appId: string };
+export type Session = { kind: 'admin'; token: string } | { kind: 'app'; token: string; appId: string; readOnly?: boolean };
 
 const storageKey = 'hookline.session';
 
@@ -79,6 +79,14 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+const readOnlyListeners = new Set<Listener>();
+
+/** Calls `listener` when the API rejects a change because the portal token is read-only. */
+export function onReadOnly(listener: Listener): () => void {
+  readOnlyListeners.add(listener);
+  return () => readOnlyListeners.delete(listener);
+}
+
 export type Query = Record<string, string | number | boolean | string[] | undefined | null>;
 
 function queryString(query: Query | undefined): string {
@@ -131,6 +139,9 @@ export async function api<T>(
     unauthorizedListeners.forEach((listener) => listener());
   }
   const detail = (body as { detail?: unknown } | undefined)?.detail;
+  if (response.status === 403 && typeof detail === 'string' && /read-only/i.test(detail)) {
+    readOnlyListeners.forEach((listener) => listener());
+  }
   if (Array.isArray(detail)) {
     const problems = detail as FieldProblem[];
     throw new ApiError(response.status, problems.map((problem) => `${problem.loc.slice(1).join('.')}: ${problem.msg}`).join(' '), problems);

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, appPath, captureLinkToken, onUnauthorized, readSession, saveSession, type Application, type Session } from './api';
+import { api, appPath, captureLinkToken, onReadOnly, onUnauthorized, readSession, saveSession, type Application, type Session } from './api';
 import { SessionContext, useResource, useSession, useTheme, type Theme } from './hooks';
 import { ActivityPage } from './pages/activity';
 import { ApplicationsPage } from './pages/applications';
@@ -29,6 +29,22 @@ export function App() {
         saveSession(null);
         setSession(null);
         setExpired(true);
+      }),
+    [],
+  );
+
+  // A read-only link is known only once the API rejects a change; from then on a banner says so.
+  useEffect(
+    () =>
+      onReadOnly(() => {
+        setSession((current) => {
+          if (current?.kind !== 'app' || current.readOnly) {
+            return current;
+          }
+          const next = { ...current, readOnly: true };
+          saveSession(next);
+          return next;
+        });
       }),
     [],
   );
@@ -115,6 +131,11 @@ function Frame({ children, theme, setTheme, session, onSignOut }: { children: Re
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        {session?.kind === 'app' && session.readOnly ? (
+          <p className="notice readonly-banner" role="status">
+            This link is read-only: you can look at everything here, but changes need a link with full access from your platform.
+          </p>
+        ) : null}
         {children}
       </main>
     </>

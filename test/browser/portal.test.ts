@@ -319,6 +319,10 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByLabel('Name').fill('Harbour Logistics');
     await page.getByRole('button', { name: 'Create application', exact: true }).click();
     await page.getByRole('link', { name: 'Harbour Logistics', exact: true }).waitFor();
+    const harbour = ((await hookline.request('GET', '/api/v1/app?limit=250')).body.data as { id: string; name: string }[]).find(
+      (application) => application.name === 'Harbour Logistics',
+    )?.id;
+    assert.ok(harbour);
     await page.getByLabel('Search applications').fill('harbour');
     await record(page, 'applications');
 
@@ -357,6 +361,22 @@ describe('portal in Chromium', { skip }, () => {
     await customer.page.getByText('Harbour Logistics').first().waitFor();
     assert.equal(await customer.page.getByRole('link', { name: 'Applications', exact: true }).count(), 0);
     await customer.context.close();
+
+    // A read-only link may look but not change: the first rejected change brings up a banner.
+    await page.getByRole('button', { name: 'Read-only link for Harbour Logistics', exact: true }).click();
+    await page.getByRole('button', { name: 'Copy read-only link', exact: true }).click();
+    await page.getByRole('button', { name: 'Copied', exact: true }).waitFor();
+    const readOnlyLink = String(await page.evaluate('navigator.clipboard.readText()'));
+    assert.notEqual(readOnlyLink, link);
+    const reader = await newPage();
+    await reader.page.goto(readOnlyLink);
+    await reader.page.getByRole('link', { name: 'Add endpoint', exact: true }).first().click();
+    await reader.page.getByLabel('Endpoint URL').fill('https://harbour.example/hooks');
+    await reader.page.getByRole('button', { name: 'Create endpoint', exact: true }).click();
+    await reader.page.getByText('This link is read-only').waitFor();
+    await reader.page.getByText(/read-only; it may send GET requests/).waitFor();
+    assert.equal((await hookline.request('GET', `/api/v1/app/${harbour}/endpoint`)).body.data.length, 0);
+    await reader.context.close();
     await context.close();
     assert.deepEqual(pageErrors, []);
   });

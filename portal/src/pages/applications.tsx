@@ -48,13 +48,13 @@ function CreateApplication({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function PortalLink({ application }: { application: Application }) {
+function PortalLink({ application, readOnly }: { application: Application; readOnly: boolean }) {
   const session = useSession();
   const [link, setLink] = useState<string>();
   const [error, setError] = useState<string>();
   const create = async () => {
     try {
-      const access = await api<{ url: string }>(session, 'POST', `/auth/app-portal-access/${application.id}`, { body: {} });
+      const access = await api<{ url: string }>(session, 'POST', `/auth/app-portal-access/${application.id}`, { body: readOnly ? { readOnly: true } : {} });
       setLink(access.url);
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : String(caught));
@@ -66,13 +66,14 @@ function PortalLink({ application }: { application: Application }) {
   if (link) {
     return (
       <span className="link-out">
-        <CopyButton text={link} label="Copy customer link" />
+        <CopyButton text={link} label={readOnly ? 'Copy read-only link' : 'Copy customer link'} />
       </span>
     );
   }
   return (
     <button type="button" className="button button-small" onClick={() => void create()}>
-      Customer link<span className="visually-hidden"> for {application.name}</span>
+      {readOnly ? 'Read-only link' : 'Customer link'}
+      <span className="visually-hidden"> for {application.name}</span>
     </button>
   );
 }
@@ -168,7 +169,8 @@ export function ApplicationsPage() {
                     <Link to={`${appPath(application.id)}/endpoints`} className="button button-small">
                       Open portal<span className="visually-hidden"> of {application.name}</span>
                     </Link>
-                    <PortalLink application={application} />
+                    <PortalLink application={application} readOnly={false} />
+                    <PortalLink application={application} readOnly />
                   </td>
                 </tr>
               ))}
