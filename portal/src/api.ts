@@ -1,4 +1,4 @@
-/** Who is signed in: the operator with the admin token, or one application with a portal token. */
+/** The signed-in caller: the operator with the admin token, or one application with a portal token. */
 export type Session = { kind: 'admin'; token: string } | { kind: 'app'; token: string; appId: string; readOnly?: boolean };
 
 const storageKey = 'hookline.session';
@@ -146,7 +146,7 @@ export async function api<T>(
     const problems = detail as FieldProblem[];
     throw new ApiError(response.status, problems.map((problem) => `${problem.loc.slice(1).join('.')}: ${problem.msg}`).join(' '), problems);
   }
-  throw new ApiError(response.status, typeof detail === 'string' ? detail : `The server answered ${response.status}.`);
+  throw new ApiError(response.status, typeof detail === 'string' ? detail : `The server returned ${response.status}.`);
 }
 
 export interface ListPage<T> {

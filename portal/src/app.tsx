@@ -33,7 +33,7 @@ export function App() {
     [],
   );
 
-  // A read-only link is known only once the API rejects a change; from then on a banner says so.
+  // The portal learns that a link is read-only when the API first rejects a change. From then on a banner shows it.
   useEffect(
     () =>
       onReadOnly(() => {

@@ -25,7 +25,7 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
   }
 }
 
-/** The current path and query, re-rendering on navigation. */
+/** Returns the current path and query, and re-renders the caller on navigation. */
 export function useLocation(): { path: string; search: URLSearchParams } {
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -74,7 +74,7 @@ export function match(pattern: string, path: string): Record<string, string> | n
   return params;
 }
 
-/** A link inside the portal that navigates without reloading the page. */
+/** Renders a link inside the portal that navigates without reloading the page. */
 export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
   const handleClick = (event: MouseEvent<HTMLAnchorElement>) => {
     onClick?.(event);

@@ -90,7 +90,7 @@ export function PageHeader({ title, subtitle, actions }: { title: ReactNode; sub
   );
 }
 
-/** A modal that asks before something that cannot be undone. Escape or Cancel closes it. */
+/** Renders a modal that requests confirmation before an action that cannot be undone. Escape or Cancel closes it. */
 export function ConfirmDialog({
   title,
   children,
@@ -189,7 +189,7 @@ export function Pager({
   );
 }
 
-/** A labelled form field with its validation message. */
+/** Renders a labelled form field with its validation message. */
 export function Field({ label, error, hint, children, id }: { label: string; error?: string | undefined; hint?: ReactNode; children: (props: { id: string; 'aria-invalid': boolean; 'aria-describedby': string | undefined }) => ReactNode; id?: string }) {
   const generated = useId();
   const fieldId = id ?? generated;
@@ -248,7 +248,7 @@ export function localInputToIso(value: string): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-/** A `datetime-local` value for a time `hoursAgo` hours back. */
+/** Formats the time `hoursAgo` hours back as a `datetime-local` value. */
 export function localInputHoursAgo(hoursAgo: number): string {
   const date = new Date(Date.now() - hoursAgo * 3_600_000);
   const offset = date.getTimezoneOffset() * 60_000;

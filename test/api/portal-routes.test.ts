@@ -58,7 +58,7 @@ describe('portal routes', () => {
     return response.body.id as string;
   }
 
-  test('send-example sends the schema example to the chosen endpoint and no other', async () => {
+  test('send-example reaches only the chosen endpoint', async () => {
     const appId = await createApp('Example Co');
     const chosen = await createEndpoint(appId, '/chosen');
     await createEndpoint(appId, '/bystander');
@@ -77,7 +77,7 @@ describe('portal routes', () => {
     assert.deepEqual(endpoints.body.data.map((entry: { id: string }) => entry.id), [chosen]);
   });
 
-  test('send-example builds a placeholder from the schema properties when it has no example', async () => {
+  test('send-example fills a placeholder from properties', async () => {
     const appId = await createApp('Placeholder Co');
     const endpointId = await createEndpoint(appId, '/placeholder');
     const response = await hookline.request('POST', `/api/v1/app/${appId}/endpoint/${endpointId}/send-example`, { eventType: 'parcel.lost' });
@@ -85,7 +85,7 @@ describe('portal routes', () => {
     assert.deepEqual(response.body.payload, { parcelId: 'example parcelId', attempts: 1 });
   });
 
-  test('event type example returns the payload a test event carries', async () => {
+  test('event type example matches send-example', async () => {
     const listed = await hookline.request('GET', '/api/v1/event-type/parcel.sent/example');
     assert.equal(listed.status, 200);
     assert.deepEqual(listed.body, { payload: { parcelId: 'parcel_example', weightKg: 2 }, fromSchemaExamples: true });
@@ -97,7 +97,7 @@ describe('portal routes', () => {
     assert.equal(missing.status, 404);
   });
 
-  test('send-example names the problem: unknown event type, missing field, foreign endpoint', async () => {
+  test('send-example rejects bad input by name', async () => {
     const appId = await createApp('Errors Co');
     const endpointId = await createEndpoint(appId, '/errors');
     const unknown = await hookline.request('POST', `/api/v1/app/${appId}/endpoint/${endpointId}/send-example`, { eventType: 'no.such.type' });
@@ -113,7 +113,7 @@ describe('portal routes', () => {
     assert.equal(foreign.status, 404);
   });
 
-  test('the attempt request route returns the headers and the exact body sent, with credentials hidden', async () => {
+  test('attempt request shows sent headers and body', async () => {
     const appId = await createApp('Request Co');
     const endpointId = await createEndpoint(appId, '/request', { headers: { Authorization: 'Bearer receiver-credential', 'X-Shop': 'north' } });
     const message = await hookline.request('POST', `/api/v1/app/${appId}/msg`, { eventType: 'parcel.sent', payload: { parcelId: 'p-77' } });
@@ -136,7 +136,7 @@ describe('portal routes', () => {
     assert.ok(!JSON.stringify(request.body).includes('receiver-credential'));
   });
 
-  test('the message log lists delivery states and filters by status and event type', async () => {
+  test('message log filters by status and event type', async () => {
     const appId = await createApp('Log Co');
     const good = await createEndpoint(appId, '/good');
     const bad = await createEndpoint(appId, '/fail', { eventTypes: ['parcel.lost'] });
@@ -172,7 +172,7 @@ describe('portal routes', () => {
     assert.deepEqual(badStatus.body.detail[0].loc, ['query', 'status']);
   });
 
-  test('an application token reads only its own message log', async () => {
+  test('message log is scoped to the token', async () => {
     const mine = await createApp('Mine Co');
     const theirs = await createApp('Theirs Co');
     const access = await hookline.request('POST', `/api/v1/auth/app-portal-access/${mine}`, {});

@@ -13,7 +13,7 @@ interface Received {
   headers: IncomingHttpHeaders;
 }
 
-/** A webhook receiver on loopback that answers 200, or 500 with a body while failing. */
+/** Starts a webhook receiver on loopback that returns 200, or 500 with a body while failing. */
 async function startReceiver() {
   const received: Received[] = [];
   const state = { failing: false };

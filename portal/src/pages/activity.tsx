@@ -43,7 +43,7 @@ function EndpointTable({ title, rows, appId, metric }: { title: string; rows: En
   );
 }
 
-/** Attempts over time by outcome, and the endpoints that fail most and answer slowest; all applications when `appId` is undefined. */
+/** Renders attempts over time by outcome with the most failing and the slowest endpoints, of all applications when `appId` is undefined. */
 export function ActivityPage({ appId }: { appId?: string }) {
   const session = useSession();
   const [range, setRange] = useState<ChartRangeId>('24h');

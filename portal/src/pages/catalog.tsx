@@ -14,7 +14,7 @@ function exampleOf(eventType: EventType): unknown {
   return Array.isArray(examples) ? examples[0] : undefined;
 }
 
-/** The example payload, from the schema's examples or else loaded from the server when the reader opens it. */
+/** Shows the example payload: the schema's own example, or else the one the server makes, loaded when the reader opens it. */
 function ExamplePayload({ eventType }: { eventType: EventType }) {
   const session = useSession();
   const listed = exampleOf(eventType);

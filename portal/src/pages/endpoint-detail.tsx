@@ -22,6 +22,7 @@ import { EndpointStatus, EventTypeChips } from './endpoints';
 
 type AttemptFilter = 'all' | 'success' | 'fail';
 const filterStatus: Record<AttemptFilter, number | undefined> = { all: undefined, success: 0, fail: 2 };
+const filterLabels: Record<AttemptFilter, string> = { all: 'All', success: 'Succeeded', fail: 'Failed' };
 
 export function EndpointDetailPage({ appId, endpointId }: { appId: string; endpointId: string }) {
   const session = useSession();
@@ -374,7 +375,7 @@ function AttemptsPanel({ appId, endpointId, onLatest }: { appId: string; endpoin
         <div className="segmented" role="group" aria-label="Show attempts">
           {(['all', 'success', 'fail'] as const).map((value) => (
             <button key={value} type="button" className={filter === value ? 'segment current' : 'segment'} aria-pressed={filter === value} onClick={() => choose(value)}>
-              {value === 'all' ? 'All' : value === 'success' ? 'Succeeded' : 'Failed'}
+              {filterLabels[value]}
             </button>
           ))}
         </div>
