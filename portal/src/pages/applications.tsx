@@ -165,12 +165,14 @@ export function ApplicationsPage() {
                     {application.uid ? <div className="muted small">uid {application.uid}</div> : null}
                   </td>
                   <td>{formatTime(application.createdAt)}</td>
-                  <td className="row-actions">
-                    <Link to={`${appPath(application.id)}/endpoints`} className="button button-small">
-                      Open portal<span className="visually-hidden"> of {application.name}</span>
-                    </Link>
-                    <PortalLink application={application} readOnly={false} />
-                    <PortalLink application={application} readOnly />
+                  <td>
+                    <div className="row-actions">
+                      <Link to={`${appPath(application.id)}/endpoints`} className="button button-small">
+                        Open portal<span className="visually-hidden"> of {application.name}</span>
+                      </Link>
+                      <PortalLink application={application} readOnly={false} />
+                      <PortalLink application={application} readOnly />
+                    </div>
                   </td>
                 </tr>
               ))}
