@@ -341,6 +341,61 @@ export const settings = {
       'Shortcut for local development: lets deliveries reach 127.0.0.0/8 and ::1, as if both were listed in HOOKLINE_ALLOW_PRIVATE_NETWORKS.',
     parse: parseBoolean,
   }),
+  proxyUrl: setting({
+    name: 'HOOKLINE_PROXY_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description:
+      'HTTP proxy that every delivery goes through, such as http://proxy.internal:3128, so that endpoints see the proxy\'s static source address. Hookline still resolves and checks each endpoint\'s address itself and asks the proxy to connect to that checked address. Credentials in the URL are sent to the proxy as basic authentication.',
+    parse: parseUrl(['http:', 'https:']),
+  }),
+  disableAfter: setting({
+    name: 'HOOKLINE_DISABLE_AFTER',
+    unit: 'duration',
+    defaultText: '5d',
+    description:
+      'How long an endpoint may fail without a single success before it is disabled and an endpoint.disabled operational webhook is sent. Counted from the first failure after the last success.',
+    parse: parseDurationBetween(60_000, 365 * 86_400_000),
+  }),
+  breakerThreshold: setting({
+    name: 'HOOKLINE_BREAKER_THRESHOLD',
+    unit: 'failures',
+    defaultText: '10',
+    description:
+      'Consecutive failed attempts to one endpoint, over all its deliveries and workers, that open its circuit breaker. While the breaker is open, the endpoint\'s due deliveries are postponed without spending attempts.',
+    parse: parseInteger(1, 1_000_000),
+  }),
+  breakerCooldown: setting({
+    name: 'HOOKLINE_BREAKER_COOLDOWN',
+    unit: 'duration',
+    defaultText: '30s',
+    description:
+      'How long an opened circuit breaker waits before one probe attempt tests the endpoint. Each failed probe doubles the wait, up to HOOKLINE_BREAKER_MAX_COOLDOWN; a successful probe closes the breaker.',
+    parse: parseDurationBetween(10, 86_400_000),
+  }),
+  breakerMaxCooldown: setting({
+    name: 'HOOKLINE_BREAKER_MAX_COOLDOWN',
+    unit: 'duration',
+    defaultText: '10m',
+    description: 'Longest wait between two probes of an endpoint whose circuit breaker is open.',
+    parse: parseDurationBetween(10, 7 * 86_400_000),
+  }),
+  maxRetryAfter: setting({
+    name: 'HOOKLINE_MAX_RETRY_AFTER',
+    unit: 'duration',
+    defaultText: '1h',
+    description:
+      'Longest Retry-After that Hookline honours from a 429, 502, 503 or 504 response. Longer values, in seconds or as an HTTP date, are cut to this.',
+    parse: parseDurationBetween(0, 7 * 86_400_000),
+  }),
+  endpointConcurrency: setting({
+    name: 'HOOKLINE_ENDPOINT_CONCURRENCY',
+    unit: 'attempts',
+    defaultText: undefined,
+    description:
+      'Attempts to one endpoint that one process runs at the same time. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a slow endpoint never holds every slot. Defaults to half of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
+    parse: parseInteger(1, 10_000),
+  }),
 } as const;
 
 export type Settings = typeof settings;

@@ -29,6 +29,13 @@ const expectedDefaults: Config = {
   publicUrl: undefined,
   shutdownTimeout: 20_000,
   devAllowLoopback: false,
+  proxyUrl: undefined,
+  disableAfter: 432_000_000,
+  breakerThreshold: 10,
+  breakerCooldown: 30_000,
+  breakerMaxCooldown: 600_000,
+  maxRetryAfter: 3_600_000,
+  endpointConcurrency: undefined,
 };
 
 /** Accepted values: variables to set, the setting they fill, and its parsed value. */
@@ -36,6 +43,12 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_HOST: '0.0.0.0' }, 'host', '0.0.0.0'],
   [{ HOOKLINE_HOST: ' ::1 ' }, 'host', '::1'],
   [{ HOOKLINE_PORT: '0' }, 'port', 0],
+  [{ HOOKLINE_PROXY_URL: 'http://127.0.0.1:3128' }, 'proxyUrl', 'http://127.0.0.1:3128'],
+  [{ HOOKLINE_DISABLE_AFTER: '2h' }, 'disableAfter', 7_200_000],
+  [{ HOOKLINE_BREAKER_THRESHOLD: '3' }, 'breakerThreshold', 3],
+  [{ HOOKLINE_BREAKER_COOLDOWN: '500ms' }, 'breakerCooldown', 500],
+  [{ HOOKLINE_MAX_RETRY_AFTER: '0' }, 'maxRetryAfter', 0],
+  [{ HOOKLINE_ENDPOINT_CONCURRENCY: '4' }, 'endpointConcurrency', 4],
   [{ HOOKLINE_PORT: '65535' }, 'port', 65_535],
   [{ HOOKLINE_DATA_DIR: '/var/lib/hookline' }, 'dataDir', '/var/lib/hookline'],
   [{ DATABASE_URL: 'sqlite:/tmp/hookline.db' }, 'databaseUrl', 'sqlite:/tmp/hookline.db'],
@@ -91,6 +104,13 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
 /** Rejected values, each of which must stop start-up with an error naming its variable. */
 const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_HOST', '   '],
+  ['HOOKLINE_PROXY_URL', 'socks5://127.0.0.1:1080'],
+  ['HOOKLINE_DISABLE_AFTER', '10s'],
+  ['HOOKLINE_BREAKER_THRESHOLD', '0'],
+  ['HOOKLINE_BREAKER_COOLDOWN', 'soon'],
+  ['HOOKLINE_BREAKER_MAX_COOLDOWN', '30d'],
+  ['HOOKLINE_MAX_RETRY_AFTER', '-1s'],
+  ['HOOKLINE_ENDPOINT_CONCURRENCY', '0'],
   ['HOOKLINE_PORT', 'abc'],
   ['HOOKLINE_PORT', '65536'],
   ['HOOKLINE_PORT', '-1'],

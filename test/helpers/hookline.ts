@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startHookline, type Hookline, type Roles } from '../../src/app/hookline.js';
+import { startHookline, type Hookline, type HooklineOptions, type Roles } from '../../src/app/hookline.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import pg from 'pg';
 import { createLogger } from '../../src/observability/logger.js';
@@ -27,11 +27,13 @@ export interface TestHookline extends Hookline {
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
  * deliveries allowed and a compressed retry schedule, unless `overrides` set them otherwise.
+ * `extra.lookup` replaces the DNS resolver of deliveries.
  */
 export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
   mode: 'embedded' | 'scaled' = 'embedded',
+  extra: Pick<HooklineOptions, 'lookup'> = {},
 ): Promise<TestHookline> {
   const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
@@ -66,7 +68,7 @@ export async function startTestHookline(
     },
   });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination });
-  const hookline = await startHookline({ config, logger, roles });
+  const hookline = await startHookline({ config, logger, roles, ...extra });
   const url = hookline.url ?? '';
 
   return {
