@@ -99,7 +99,7 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       const decision = decideAttempt(outcome, {
         retrySchedule: options.retrySchedule,
         maxRetryAfterMs: options.maxRetryAfterMs,
-        now: attempt.createdAt,
+        now: clock(),
         attemptsMade: delivery.attemptCount + 1,
       });
       await recordAttempt(store, delivery, attempt, decision);

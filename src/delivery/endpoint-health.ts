@@ -87,7 +87,7 @@ export class EndpointHealthTracker {
   private async failed(finished: FinishedAttempt, now: number, ids: Record<string, string>): Promise<void> {
     const { breaker, store, disableAfterMs } = this.options;
     const { consecutiveFailures } = await breaker.recordFailure(finished.endpoint.id, finished.probe, ids);
-    const failingSince = await store.endpointHealth.recordFailure(finished.endpoint.id, now, consecutiveFailures === 1);
+    const failingSince = await store.endpointHealth.recordFailure(finished.endpoint.id, finished.attempt.createdAt, consecutiveFailures === 1);
 
     const attemptsMade = finished.delivery.attemptCount + 1;
     if (attemptsMade === FAILING_AFTER_ATTEMPTS) {

@@ -221,3 +221,44 @@ describe('rate limit per endpoint', () => {
     assert.equal(attempts.body.data.length, 10);
   });
 });
+
+describe('HOOKLINE_DISABLE_AFTER', () => {
+  test('long failure streak disables the endpoint', async (t) => {
+    const ops = await startReceiver(answer(204));
+    const broken = await startReceiver(answer(500));
+    // 300 ms stands in for days: the retries below run past it without a success.
+    const short = await startTestHookline({ disableAfter: 300, retrySchedule: [150, 150, 150, 150, 150, 150], breakerThreshold: 1_000 });
+    t.after(async () => {
+      await short.destroy();
+      await ops.close();
+      await broken.close();
+    });
+    const opsEndpoint = await short.request('POST', '/api/v1/operational-webhook/endpoint', {
+      url: `http://127.0.0.1:${ops.port}/`,
+      filterTypes: ['endpoint.disabled'],
+    });
+    const opsSecret = (await short.request('GET', `/api/v1/operational-webhook/endpoint/${opsEndpoint.body.id}/secret`)).body.key;
+
+    const app = await short.request('POST', '/api/v1/app', { name: 'streak' });
+    const endpoint = await short.request('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `http://127.0.0.1:${broken.port}/` });
+    const message = await short.request('POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'streak.test', payload: {} });
+    assert.equal(message.status, 202);
+
+    await waitFor(async () => (await short.request('GET', `/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}`)).body.disabled === true, 15_000, 'the endpoint to be disabled');
+    await waitFor(() => ops.requests.length > 0, 10_000, 'endpoint.disabled');
+    const events = ops.requests.map((request) => verifyDelivery(opsSecret, request) as any);
+    // The filter keeps the failing and exhausted events of this delivery away.
+    assert.deepEqual(events.map((event) => event.type), ['endpoint.disabled']);
+    const attempts = await short.request('GET', `/api/v1/app/${app.body.id}/attempt/endpoint/${endpoint.body.id}?limit=250`);
+    const firstFailure = attempts.body.data.at(-1);
+    assert.equal(events[0].data.failSince, firstFailure.timestamp);
+    assert.equal(events[0].data.endpointId, endpoint.body.id);
+
+    // Enabling it again by hand starts a new streak.
+    const enabled = await short.request('PATCH', `/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}`, { disabled: false });
+    assert.equal(enabled.body.disabled, false);
+    const health = await short.request('GET', `/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}/health`);
+    assert.equal(health.body.failingSince, null);
+    assert.equal(health.body.disabled, false);
+  });
+});
