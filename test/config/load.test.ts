@@ -47,6 +47,7 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_DISABLE_AFTER: '2h' }, 'disableAfter', 7_200_000],
   [{ HOOKLINE_BREAKER_THRESHOLD: '3' }, 'breakerThreshold', 3],
   [{ HOOKLINE_BREAKER_COOLDOWN: '500ms' }, 'breakerCooldown', 500],
+  [{ HOOKLINE_BREAKER_MAX_COOLDOWN: '1h' }, 'breakerMaxCooldown', 3_600_000],
   [{ HOOKLINE_MAX_RETRY_AFTER: '0' }, 'maxRetryAfter', 0],
   [{ HOOKLINE_ENDPOINT_CONCURRENCY: '4' }, 'endpointConcurrency', 4],
   [{ HOOKLINE_PORT: '65535' }, 'port', 65_535],
