@@ -35,7 +35,7 @@ export interface AttemptHandlerOptions {
   health: EndpointHealthTracker;
 }
 
-/** Delay before a job postponed by the in-flight cap looks again, in milliseconds. */
+/** Shortest delay before a job postponed by the in-flight cap looks again, in milliseconds. */
 const IN_FLIGHT_RETRY_MS = 100;
 
 /**
@@ -84,7 +84,7 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
     }
     if (!options.pacing.tryEnter(endpoint.id)) {
       logger.debug(ids, 'Attempt postponed: the endpoint has as many attempts in flight as allowed');
-      return { retryAt: clock() + IN_FLIGHT_RETRY_MS + Math.floor(Math.random() * IN_FLIGHT_RETRY_MS) };
+      return { retryAt: clock() + options.pacing.inFlightDelay(endpoint.id, IN_FLIGHT_RETRY_MS) };
     }
 
     try {

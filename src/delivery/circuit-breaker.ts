@@ -174,7 +174,10 @@ export class CircuitBreaker {
   }
 }
 
-/** Up to 10% of `ms`, so postponed deliveries do not all come due at the same moment. */
+/**
+ * Up to a quarter of `ms`, so the deliveries postponed by an open breaker come back
+ * spread out instead of all at the moment the probe may run.
+ */
 function spread(ms: number): number {
-  return Math.floor(Math.random() * ms * 0.1);
+  return Math.floor(Math.random() * ms * 0.25);
 }

@@ -16,6 +16,8 @@ export interface EndpointPacingOptions {
  */
 export class EndpointPacing {
   private readonly inFlight = new Map<string, number>();
+  /** Attempts per endpoint that found every in-flight slot taken, in the current second. */
+  private readonly denials = new Map<string, { window: number; count: number }>();
 
   constructor(private readonly options: EndpointPacingOptions) {}
 
@@ -38,11 +40,40 @@ export class EndpointPacing {
 
   /**
    * Takes one send from the endpoint's rate limit of `ratePerSecond` messages per second.
-   * Returns 0 when the attempt may go now, else the milliseconds until it may.
+   * Returns 0 when the attempt may go now, else how many milliseconds to postpone it.
+   *
+   * Postponing every denied attempt to the next free token would wake all of an
+   * endpoint's backlog at once, again and again. So each denial within one second is
+   * also counted across workers, and the n-th denied attempt waits about n / rate
+   * seconds longer: the backlog comes back spread out, close to the rate it may go at.
    */
   async takeToken(endpointId: string, ratePerSecond: number): Promise<number> {
     // A burst of one second's worth lets a quiet endpoint take a short spike at once.
-    return this.options.state.takeToken(`throttle:${endpointId}`, ratePerSecond, Math.max(1, ratePerSecond));
+    const waitMs = await this.options.state.takeToken(`throttle:${endpointId}`, ratePerSecond, Math.max(1, ratePerSecond));
+    if (waitMs === 0) {
+      return 0;
+    }
+    const window = Math.floor(this.options.clock() / 1_000);
+    const denied = await this.options.state.increment(`throttle-denied:${endpointId}:${window}`, 1, 2_000);
+    const backlogMs = ((denied - 1) / ratePerSecond) * 1_000;
+    return Math.ceil(waitMs + backlogMs + Math.random() * (1_000 / ratePerSecond));
+  }
+
+  /**
+   * Milliseconds to postpone an attempt that found the endpoint's in-flight slots taken.
+   * Like the rate limit, later denials within one second wait longer, so a large backlog
+   * of a slow endpoint does not wake every 100 ms as a whole.
+   */
+  inFlightDelay(endpointId: string, baseMs: number): number {
+    const window = Math.floor(this.options.clock() / 1_000);
+    const current = this.denials.get(endpointId);
+    const denied = current !== undefined && current.window === window ? current.count + 1 : 1;
+    this.denials.set(endpointId, { window, count: denied });
+    if (this.denials.size > 10_000) {
+      this.dropOldDenials(window);
+    }
+    const rounds = Math.ceil(denied / this.options.endpointConcurrency);
+    return Math.ceil(baseMs * rounds * (1 + Math.random()));
   }
 
   /** Claims an in-flight slot of the endpoint in this process; false when all are taken. */
@@ -66,6 +97,14 @@ export class EndpointPacing {
 
   async reset(endpointId: string): Promise<void> {
     await this.options.state.delete(this.slowKey(endpointId));
+  }
+
+  private dropOldDenials(window: number): void {
+    for (const [endpointId, entry] of this.denials) {
+      if (entry.window !== window) {
+        this.denials.delete(endpointId);
+      }
+    }
   }
 
   private slowKey(endpointId: string): string {

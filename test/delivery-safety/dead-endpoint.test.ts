@@ -45,7 +45,7 @@ async function runScenario(t: TestContext, instances: TestHookline[]): Promise<v
   assert.equal(healthyEndpoint.status, 201);
 
   for (let index = 0; index < messageCount; index += 1) {
-    const sent = await api.request('POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'load.tick', payload: { index } });
+    const sent: { status: number } = await api.request('POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'load.tick', payload: { index } });
     assert.equal(sent.status, 202);
   }
 
