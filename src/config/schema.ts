@@ -377,7 +377,7 @@ export const settings = {
     name: 'HOOKLINE_BREAKER_MAX_COOLDOWN',
     unit: 'duration',
     defaultText: '10m',
-    description: 'Longest wait between two probes of an endpoint whose circuit breaker is open.',
+    description: 'Maximum wait between two probes of an endpoint whose circuit breaker is open.',
     parse: parseDurationBetween(10, 7 * 86_400_000),
   }),
   maxRetryAfter: setting({

@@ -35,7 +35,7 @@ export class OperationalWebhookService {
     private readonly logger: Logger,
   ) {}
 
-  /** Whether `appId` is the application that carries operational webhooks. */
+  /** Returns whether `appId` is the application that carries operational webhooks. */
   async isOperationalApplication(appId: string): Promise<boolean> {
     const application = await this.store.applications.findByUid(OPERATIONAL_APPLICATION_UID);
     return application?.id === appId;

@@ -2,7 +2,7 @@ import { DeliveryStatus } from '../store/records.js';
 import { parseRetryAfter } from './retry-after.js';
 import { nextRetryDelay } from './retry-schedule.js';
 
-/** What an attempt's result says about the endpoint. */
+/** Meaning of an attempt's result for the endpoint. */
 export type AttemptVerdict =
   /** 2xx: the delivery succeeded. */
   | 'success'
@@ -64,7 +64,7 @@ export function verdictOf(result: DecisionInput): AttemptVerdict {
  * request that could not be sent (blocked address, invalid URL) fails it at once,
  * because retrying cannot help. Other failures wait for the next delay of the retry
  * schedule, or fail the delivery when the schedule has run out. A 429, 502, 503 or 504
- * waits at least as long as its `Retry-After` header asks (clamped to `maxRetryAfterMs`),
+ * waits at least as long as its `Retry-After` header requests (clamped to `maxRetryAfterMs`),
  * and slows the endpoint down until then, or for the first delay of the schedule when
  * the header is missing.
  */

@@ -53,7 +53,7 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       return;
     }
 
-    // A resend or recover asks for one manual attempt; the retries after it are scheduled.
+    // A resend or recover requests one manual attempt, and the retries after it are scheduled.
     const manual = job.data.trigger === TriggerType.manual && delivery.attemptCount === 0;
     if (!manual && delivery.status === DeliveryStatus.success) {
       return;

@@ -9,7 +9,7 @@ export interface CircuitBreakerOptions {
   threshold: number;
   /** Wait in milliseconds between opening the breaker and the first probe. */
   cooldownMs: number;
-  /** Longest wait between probes; each failed probe doubles the wait up to this. */
+  /** Maximum wait between probes. Each failed probe doubles the wait, up to this. */
   maxCooldownMs: number;
   /**
    * How long one probe holds the probe lock, in milliseconds. Longer than an attempt's
@@ -18,7 +18,7 @@ export interface CircuitBreakerOptions {
   probeLeaseMs: number;
 }
 
-/** What the breaker lets an attempt do. */
+/** Decision of the breaker on one attempt. */
 export type Admission =
   /** The breaker is closed: send. */
   | { kind: 'closed' }
@@ -48,7 +48,7 @@ const STATE_TTL_MS = 7 * 86_400_000;
 
 /**
  * Circuit breaker per endpoint, kept in the shared state so that every worker process
- * sees the same consecutive failure count, open state and probe lock. After `threshold`
+ * reads the same consecutive failure count, open state and probe lock. After `threshold`
  * consecutive failures the breaker opens: attempts are postponed until the cooldown
  * ends, then a single probe runs at a time. A successful attempt closes the breaker; a
  * failed probe opens it again for twice the previous cooldown, up to the maximum.

@@ -49,7 +49,7 @@ export class EndpointHealthTracker {
         await this.succeeded(finished, ids);
         return;
       case 'rejected':
-        // The request never left Hookline, so it says nothing about the endpoint's health.
+        // The request never left Hookline, so it is no evidence of the endpoint's health.
         return;
       case 'gone':
         await this.options.breaker.recordFailure(endpoint.id, finished.probe, ids);

@@ -9,7 +9,7 @@ export interface EndpointPacingOptions {
 
 /**
  * Keeps each endpoint at its own pace without holding worker slots: the rate limit
- * (`throttleRate`, a token bucket in the shared state, so it holds across every worker),
+ * (`throttleRate`, a token bucket in the shared state, so it applies across every worker),
  * the slow-down that a 429, 502, 503 or 504 asked for, and a cap on this process's
  * attempts in flight to one endpoint. Each check returns a time to postpone to, and the
  * attempt handler hands the job back to the queue for that time instead of waiting.

@@ -34,12 +34,12 @@ export interface MessageAttemptData {
 }
 
 /**
- * Where the attempt handler sends operational webhooks. The implementation stores them
+ * Destination of the attempt handler's operational webhooks. The implementation stores them
  * as messages of Hookline's own application, so they go through fan-out, signing,
  * retries and the attempt log like every other webhook.
  */
 export interface OperationalEventSink {
-  /** Whether an application is the one that carries operational webhooks; its failures raise no further events. */
+  /** Returns whether an application carries operational webhooks. Failures of its deliveries raise no further events. */
   isOperationalApplication(appId: string): Promise<boolean>;
   send(type: 'endpoint.disabled', data: EndpointDisabledData): Promise<void>;
   send(type: Exclude<OperationalEventType, 'endpoint.disabled'>, data: MessageAttemptData): Promise<void>;

@@ -226,7 +226,7 @@ describe('HOOKLINE_DISABLE_AFTER', () => {
   test('long failure streak disables the endpoint', async (t) => {
     const ops = await startReceiver(answer(204));
     const broken = await startReceiver(answer(500));
-    // 300 ms stands in for days: the retries below run past it without a success.
+    // 300 ms replaces the default of days, so the retries below run past it without a success.
     const short = await startTestHookline({ disableAfter: 300, retrySchedule: [150, 150, 150, 150, 150, 150], breakerThreshold: 1_000 });
     t.after(async () => {
       await short.destroy();

@@ -39,7 +39,7 @@ const operationalEndpointSchema = z.object({
   updatedAt: date,
 });
 
-/** An operational webhook endpoint in the shape of Svix's OperationalWebhookEndpointOut. */
+/** Serializes an operational webhook endpoint in the shape of Svix's OperationalWebhookEndpointOut. */
 function operationalEndpointOut(endpoint: Endpoint): z.infer<typeof operationalEndpointSchema> {
   return {
     id: endpoint.id,

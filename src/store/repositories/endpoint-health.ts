@@ -30,21 +30,21 @@ export class EndpointHealthRepository {
   }
 
   /**
-   * Records a failure and returns since when the endpoint has been failing. A new streak
-   * (`restart`) starts at `now`; otherwise the earliest recorded start is kept.
+   * Records a failure at `failedAt` and returns since when the endpoint has been failing.
+   * A new streak (`restart`) starts at `failedAt`. Otherwise the earliest recorded start is kept.
    */
-  async recordFailure(endpointId: string, now: number, restart: boolean): Promise<number> {
+  async recordFailure(endpointId: string, failedAt: number, restart: boolean): Promise<number> {
     await this.db
       .insertInto('endpoint_health')
-      .values({ endpoint_id: endpointId, failing_since: now, disabled_at: null, disabled_reason: null })
+      .values({ endpoint_id: endpointId, failing_since: failedAt, disabled_at: null, disabled_reason: null })
       .onConflict((conflict) =>
         conflict.column('endpoint_id').doUpdateSet((eb) => ({
-          failing_since: restart ? now : eb.fn.coalesce('endpoint_health.failing_since', eb.val(now)),
+          failing_since: restart ? failedAt : eb.fn.coalesce('endpoint_health.failing_since', eb.val(failedAt)),
         })),
       )
       .execute();
     const health = await this.find(endpointId);
-    return health?.failingSince ?? now;
+    return health?.failingSince ?? failedAt;
   }
 
   /** Ends the failure streak after a success. */
