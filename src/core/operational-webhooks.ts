@@ -101,6 +101,16 @@ export class OperationalWebhookService {
     await this.endpoints.rotateSecret(application.id, endpointIdOrUid, key);
   }
 
+  async getHeaders(endpointIdOrUid: string): Promise<Record<string, string>> {
+    const application = await this.application();
+    return this.endpoints.getHeaders(application.id, endpointIdOrUid);
+  }
+
+  async setHeaders(endpointIdOrUid: string, headers: Record<string, string>): Promise<void> {
+    const application = await this.application();
+    await this.endpoints.setHeaders(application.id, endpointIdOrUid, headers);
+  }
+
   /** Finds the operational application, creating it on first use. */
   private async application(): Promise<Application> {
     const { application } = await this.applications.create(

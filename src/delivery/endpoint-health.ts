@@ -146,14 +146,22 @@ export class EndpointHealthTracker {
   }
 
   // Operational webhooks about the operational application's own deliveries would feed
-  // on themselves, so that application raises none.
+  // on themselves, so that application raises none. A webhook that cannot be stored is
+  // logged and dropped, so the breaker and the disabling still take their course.
   private async emit(appId: string, send: (sink: OperationalEventSink, appUid: string | null) => Promise<void>): Promise<void> {
     const sink = this.options.operationalEvents;
-    if (!sink || (await sink.isOperationalApplication(appId))) {
+    if (!sink) {
       return;
     }
-    const application = await this.options.store.applications.findByIdOrUid(appId);
-    await send(sink, application?.uid ?? null);
+    try {
+      if (await sink.isOperationalApplication(appId)) {
+        return;
+      }
+      const application = await this.options.store.applications.findByIdOrUid(appId);
+      await send(sink, application?.uid ?? null);
+    } catch (error) {
+      this.options.logger.error({ appId, err: error }, 'Failed to store an operational webhook');
+    }
   }
 
   /** Counts the delivery's failed attempts since its last successful one before `currentAttemptId`. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestHookline, type TestHookline } from '../helpers/hookline.js';
+import { Svix } from 'svix';
+import { startTestHookline, testAdminToken, type TestHookline } from '../helpers/hookline.js';
 
 let hookline: TestHookline;
 let appToken: string;
@@ -36,6 +37,7 @@ test('operational endpoint lifecycle', async () => {
       description: 'pager',
       disabled: false,
       rateLimit: 10,
+      throttleRate: 10,
       filterTypes: ['endpoint.disabled', 'message.attempt.exhausted'],
       metadata: { team: 'ops' },
       createdAt: undefined,
@@ -111,4 +113,41 @@ test('health route serves the own application', async () => {
 test('breakers list is empty when all closed', async () => {
   const response = await hookline.request('GET', '/api/v1/breakers');
   assert.deepEqual(response.body, { data: [] });
+});
+
+test('svix client manages operational endpoints', async () => {
+  const svix = new Svix(testAdminToken, { serverUrl: hookline.url });
+  const created = await svix.operationalWebhookEndpoint.create({
+    url: 'https://ops.example.com/svix',
+    filterTypes: ['message.attempt.exhausted'],
+    rateLimit: 5,
+    uid: 'svix-client',
+  });
+  assert.match(created.id, /^ep_/);
+  assert.equal(created.url, 'https://ops.example.com/svix');
+  assert.deepEqual(created.filterTypes, ['message.attempt.exhausted']);
+  assert.equal(created.rateLimit, 5);
+  assert.ok(created.createdAt instanceof Date);
+
+  const listed = await svix.operationalWebhookEndpoint.list();
+  assert.ok(listed.data.some((item) => item.id === created.id));
+  const fetched = await svix.operationalWebhookEndpoint.get('svix-client');
+  assert.equal(fetched.id, created.id);
+
+  const updated = await svix.operationalWebhookEndpoint.update(created.id, { url: 'https://ops.example.com/svix2', description: 'v2' });
+  assert.equal(updated.url, 'https://ops.example.com/svix2');
+  assert.equal(updated.description, 'v2');
+
+  await svix.operationalWebhookEndpoint.updateHeaders(created.id, { headers: { 'x-team': 'ops', authorization: 'Bearer example' } });
+  const headers = await svix.operationalWebhookEndpoint.getHeaders(created.id);
+  assert.deepEqual(headers.headers, { 'x-team': 'ops' });
+  assert.deepEqual(headers.sensitive, ['authorization']);
+
+  const secret = await svix.operationalWebhookEndpoint.getSecret(created.id);
+  assert.match(secret.key, /^whsec_/);
+  await svix.operationalWebhookEndpoint.rotateSecret(created.id, {});
+  assert.notEqual((await svix.operationalWebhookEndpoint.getSecret(created.id)).key, secret.key);
+
+  await svix.operationalWebhookEndpoint.delete(created.id);
+  await assert.rejects(svix.operationalWebhookEndpoint.get(created.id), (error: any) => error.code === 404);
 });

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { RouteTable } from '../route-table.js';
-import { endpointIn, endpointUpdate, pageQuery, pathIdentifier } from '../schemas.js';
+import { endpointHeadersIn, endpointIn, endpointUpdate, pageQuery, pathIdentifier, secret } from '../schemas.js';
 import type { ApiServices } from '../services.js';
-import { secret } from '../schemas.js';
 import type { Endpoint } from '../../store/records.js';
 
 const endpointParams = z.object({ app_id: pathIdentifier, endpoint_id: pathIdentifier });
@@ -33,6 +32,7 @@ const operationalEndpointSchema = z.object({
   description: z.string(),
   disabled: z.boolean(),
   rateLimit: z.number().int().nullable(),
+  throttleRate: z.number().int().nullable(),
   filterTypes: z.array(z.string()).nullable(),
   metadata: z.record(z.string(), z.string()),
   createdAt: date,
@@ -48,6 +48,7 @@ function operationalEndpointOut(endpoint: Endpoint): z.infer<typeof operationalE
     description: endpoint.description,
     disabled: endpoint.disabled,
     rateLimit: endpoint.throttleRate,
+    throttleRate: endpoint.throttleRate,
     filterTypes: endpoint.eventTypes,
     metadata: endpoint.metadata,
     createdAt: new Date(endpoint.createdAt).toISOString(),
@@ -55,7 +56,8 @@ function operationalEndpointOut(endpoint: Endpoint): z.infer<typeof operationalE
   };
 }
 
-// Operational endpoints have no channels or custom headers in Svix's API.
+// Operational endpoints have no channels in Svix's API, and their custom headers are set
+// through the headers route only.
 const operationalEndpointIn = endpointIn.transform(({ channels: _channels, headers: _headers, ...rest }) => rest);
 const operationalEndpointUpdate = endpointUpdate.transform(({ channels: _channels, ...rest }) => rest);
 const rotateIn = z.object({ key: secret.nullish() }).nullish();
@@ -204,4 +206,46 @@ function registerOperationalEndpointRoutes(table: RouteTable, services: ApiServi
     idempotent: true,
     handler: async ({ params, body }) => operational.rotateSecret(params.endpoint_id, body?.key ?? null),
   });
+
+  table.define({
+    method: 'GET',
+    url: `${base}/:endpoint_id/headers`,
+    operationId: 'v1.operational-webhook.endpoint.get-headers',
+    summary: 'Get the custom headers sent with every operational webhook to this endpoint',
+    tag,
+    access: 'admin',
+    params: operationalParams,
+    status: 200,
+    response: z.object({ headers: z.record(z.string(), z.string()), sensitive: z.array(z.string()) }),
+    handler: async ({ params }) => splitSensitiveHeaders(await operational.getHeaders(params.endpoint_id)),
+  });
+
+  table.define({
+    method: 'PUT',
+    url: `${base}/:endpoint_id/headers`,
+    operationId: 'v1.operational-webhook.endpoint.update-headers',
+    summary: 'Replace the custom headers of an operational webhook endpoint',
+    tag,
+    access: 'admin',
+    params: operationalParams,
+    body: endpointHeadersIn,
+    status: 204,
+    handler: async ({ params, body }) => operational.setHeaders(params.endpoint_id, body.headers),
+  });
+}
+
+/** Header names whose values are hidden when headers are read back. */
+const sensitiveHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+
+function splitSensitiveHeaders(headers: Record<string, string>): { headers: Record<string, string>; sensitive: string[] } {
+  const visible: Record<string, string> = {};
+  const sensitive: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (sensitiveHeaders.has(name.toLowerCase())) {
+      sensitive.push(name);
+    } else {
+      visible[name] = value;
+    }
+  }
+  return { headers: visible, sensitive };
 }
