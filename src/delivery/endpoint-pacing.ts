@@ -11,11 +11,13 @@ export interface EndpointPacingOptions {
  * Keeps each endpoint at its own pace without holding worker slots: the rate limit
  * (`throttleRate`, a token bucket in the shared state, so it applies across every worker),
  * the slow-down that a 429, 502, 503 or 504 asked for, and a cap on this process's
- * attempts in flight to one endpoint. Each check returns a time to postpone to, and the
+ * attempts in flight to one failing endpoint. Each check returns a time to postpone to, and the
  * attempt handler hands the job back to the queue for that time instead of waiting.
  */
 export class EndpointPacing {
   private readonly inFlight = new Map<string, number>();
+  /** Endpoints whose latest attempt in this process failed. */
+  private readonly failing = new Set<string>();
   /** Attempts per endpoint that found every in-flight slot taken, in the current second. */
   private readonly denials = new Map<string, { window: number; count: number }>();
 
@@ -76,14 +78,33 @@ export class EndpointPacing {
     return Math.ceil(baseMs * rounds * (1 + Math.random()));
   }
 
-  /** Claims an in-flight slot of the endpoint in this process; false when all are taken. */
+  /**
+   * Claims an in-flight slot of the endpoint in this process, and returns false when the
+   * endpoint is failing and all its slots are taken. An endpoint whose last attempt in
+   * this process succeeded is not capped, so a busy healthy endpoint is not postponed
+   * over and over. A failing one, whose attempts may each wait for the full timeout,
+   * holds at most `endpointConcurrency` slots.
+   */
   tryEnter(endpointId: string): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;
-    if (current >= this.options.endpointConcurrency) {
+    if (this.failing.has(endpointId) && current >= this.options.endpointConcurrency) {
       return false;
     }
     this.inFlight.set(endpointId, current + 1);
     return true;
+  }
+
+  /** Records whether the endpoint's latest attempt in this process failed. */
+  recordResult(endpointId: string, failed: boolean): void {
+    if (!failed) {
+      this.failing.delete(endpointId);
+      return;
+    }
+    // Bounded, because endpoints that fail once and are then deleted never succeed again.
+    if (this.failing.size >= 100_000) {
+      this.failing.clear();
+    }
+    this.failing.add(endpointId);
   }
 
   leave(endpointId: string): void {

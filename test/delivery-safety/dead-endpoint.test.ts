@@ -91,10 +91,12 @@ async function runScenario(t: TestContext, instances: TestHookline[]): Promise<v
     [[app.body.id, deadEndpoint.body.id, `http://127.0.0.1:${dead.port}/dead`]],
   );
 
-  // Postponed deliveries spend no attempts: only the attempts that were in flight when
-  // the breaker opened reached the dead endpoint, never one per message.
+  // Postponed deliveries spend no attempts. Only the first wave, sent before any attempt
+  // had timed out, and the capped attempts until the breaker opened reached the dead
+  // endpoint, never one per message.
   const workers = instances.length;
-  const maxAttempts = breakerThreshold + workers * (settings.endpointConcurrency ?? 1);
+  const maxAttempts = breakerThreshold + workers * ((settings.workerConcurrency ?? 1) + (settings.endpointConcurrency ?? 1));
+  assert.ok(maxAttempts < messageCount);
   const attempts = await api.request('GET', `/api/v1/app/${app.body.id}/attempt/endpoint/${deadEndpoint.body.id}?limit=250`);
   assert.ok(attempts.body.data.length <= maxAttempts, `${attempts.body.data.length} attempts reached the dead endpoint`);
   assert.ok(dead.requests.length <= maxAttempts, `${dead.requests.length} requests reached the dead endpoint`);
