@@ -3,15 +3,15 @@ import type { SharedState } from '../cache/contract.js';
 export interface EndpointPacingOptions {
   state: SharedState;
   clock: () => number;
-  /** Attempts to one endpoint that this process runs at the same time. */
+  /** Attempts to one failing endpoint that this process runs at the same time. */
   endpointConcurrency: number;
 }
 
 /**
- * Keeps each endpoint at its own pace without holding worker slots: the rate limit
- * (`throttleRate`, a token bucket in the shared state, so it applies across every worker),
- * the slow-down that a 429, 502, 503 or 504 asked for, and a cap on this process's
- * attempts in flight to one failing endpoint. Each check returns a time to postpone to, and the
+ * Keeps each endpoint at its own pace without holding worker slots. Three limits apply:
+ * the rate limit (`throttleRate`, a token bucket in the shared state, so it applies across
+ * every worker), the slow-down that a 429, 502, 503 or 504 requested, and a cap on this
+ * process's attempts in flight to one failing endpoint. Each check returns a time to postpone to, and the
  * attempt handler hands the job back to the queue for that time instead of waiting.
  */
 export class EndpointPacing {
@@ -83,7 +83,7 @@ export class EndpointPacing {
    * endpoint is failing and all its slots are taken. An endpoint whose last attempt in
    * this process succeeded is not capped, so a busy healthy endpoint is not postponed
    * over and over. A failing one, whose attempts may each wait for the full timeout,
-   * holds at most `endpointConcurrency` slots.
+   * takes at most `endpointConcurrency` slots.
    */
   tryEnter(endpointId: string): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;

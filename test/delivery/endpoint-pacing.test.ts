@@ -43,7 +43,7 @@ test('inFlightDelay grows with denials per second', () => {
 
 test('takeToken spreads a backlog over the rate', async () => {
   const { pacing } = createPacing();
-  // A rate of 2 per second holds a burst of 2.
+  // A rate of 2 per second allows a burst of 2.
   assert.equal(await pacing.takeToken('ep_rate', 2), 0);
   assert.equal(await pacing.takeToken('ep_rate', 2), 0);
 
