@@ -69,6 +69,7 @@ export class CircuitBreaker {
     }
     const acquired = await this.options.state.setIfAbsent(this.key(endpointId, 'probe'), String(now), this.options.probeLeaseMs);
     if (acquired) {
+      this.options.logger.info({ endpointId }, 'Circuit breaker half-open: sending one probe attempt');
       return { kind: 'probe' };
     }
     // Another attempt is probing; look again once it has had time to finish.
