@@ -26,13 +26,20 @@ interface Sent {
   msgId: string;
 }
 
-/** Creates one endpoint per notation and sends one message to all of them. */
-async function sendToEveryNotation(hookline: TestHookline, port: number): Promise<Sent> {
+/**
+ * Creates one endpoint per notation and sends one message to all of them. `[::1]` is
+ * included when a receiver on ::1 could be started.
+ */
+async function sendToEveryNotation(hookline: TestHookline, port: number, ipv6Port: number | undefined): Promise<Sent> {
   const app = await hookline.request('POST', '/api/v1/app', { name: 'notations' });
   assert.equal(app.status, 201, JSON.stringify(app.body));
+  const targets = notations.map((host) => ({ host, url: `http://${host}:${port}/hook` }));
+  if (ipv6Port !== undefined) {
+    targets.push({ host: '[::1]', url: `http://[::1]:${ipv6Port}/hook` });
+  }
   const endpoints: Sent['endpoints'] = [];
-  for (const host of notations) {
-    const created = await hookline.request('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `http://${host}:${port}/hook` });
+  for (const { host, url } of targets) {
+    const created = await hookline.request('POST', `/api/v1/app/${app.body.id}/endpoint`, { url });
     assert.equal(created.status, 201, `${host}: ${JSON.stringify(created.body)}`);
     endpoints.push({ host, id: created.body.id });
   }
@@ -60,35 +67,44 @@ async function finalAttempts(hookline: TestHookline, sent: Sent, endpointId: str
   return attempts;
 }
 
+/** Starts a receiver on ::1, or returns undefined where IPv6 loopback cannot be bound. */
+async function startIpv6Receiver(): Promise<Receiver | undefined> {
+  return startReceiver(answer(200, 'received'), '::1').catch(() => undefined);
+}
+
 describe('SSRF guard with default policy', () => {
   let hookline: TestHookline;
   let receiver: Receiver;
+  let ipv6Receiver: Receiver | undefined;
 
   before(async () => {
     receiver = await startReceiver(answer(200, 'received'));
+    ipv6Receiver = await startIpv6Receiver();
     hookline = await startTestHookline({ devAllowLoopback: false, allowPrivateNetworks: [] }, undefined, 'embedded', { lookup });
   });
   after(async () => {
     await hookline.destroy();
     await receiver.close();
+    await ipv6Receiver?.close();
   });
 
   test('blocks every loopback notation', async () => {
-    const sent = await sendToEveryNotation(hookline, receiver.port);
+    const sent = await sendToEveryNotation(hookline, receiver.port, ipv6Receiver?.port);
     for (const { host, id } of sent.endpoints) {
       const attempts = await finalAttempts(hookline, sent, id);
       assert.equal(attempts.length, 1, `${host}: a blocked delivery is not retried`);
       const [attempt] = attempts;
       assert.equal(attempt.status, 2, host);
       assert.equal(attempt.responseStatusCode, 0, host);
-      assert.match(attempt.response, /^Blocked delivery to .*127\.0\.0\.1\)?: the address is in the loopback range/, host);
+      assert.match(attempt.response, /^Blocked delivery to .*(127\.0\.0\.1|::1)\)?: the address is in the loopback range/, host);
     }
     assert.equal(receiver.connections, 0);
     assert.equal(receiver.requests.length, 0);
+    assert.equal(ipv6Receiver?.connections ?? 0, 0);
   });
 
   test('blocked endpoint keeps its breaker closed', async () => {
-    const sent = await sendToEveryNotation(hookline, receiver.port);
+    const sent = await sendToEveryNotation(hookline, receiver.port, undefined);
     const endpoint = sent.endpoints[0]!;
     await finalAttempts(hookline, sent, endpoint.id);
     const health = await hookline.request('GET', `/api/v1/app/${sent.appId}/endpoint/${endpoint.id}/health`);
@@ -106,11 +122,13 @@ describe('SSRF guard with default policy', () => {
 describe('SSRF guard with loopback allowed', () => {
   let hookline: TestHookline;
   let receiver: Receiver;
+  let ipv6Receiver: Receiver | undefined;
 
   before(async () => {
     receiver = await startReceiver(answer(200, 'received'));
+    ipv6Receiver = await startIpv6Receiver();
     hookline = await startTestHookline(
-      { devAllowLoopback: false, allowPrivateNetworks: ['127.0.0.0/8'] },
+      { devAllowLoopback: false, allowPrivateNetworks: ['127.0.0.0/8', '::1/128'] },
       undefined,
       'embedded',
       { lookup },
@@ -119,10 +137,11 @@ describe('SSRF guard with loopback allowed', () => {
   after(async () => {
     await hookline.destroy();
     await receiver.close();
+    await ipv6Receiver?.close();
   });
 
   test('delivers every loopback notation', async () => {
-    const sent = await sendToEveryNotation(hookline, receiver.port);
+    const sent = await sendToEveryNotation(hookline, receiver.port, ipv6Receiver?.port);
     for (const { host, id } of sent.endpoints) {
       const attempts = await finalAttempts(hookline, sent, id);
       assert.equal(attempts.length, 1, host);
@@ -130,13 +149,14 @@ describe('SSRF guard with loopback allowed', () => {
       assert.equal(attempts[0].responseStatusCode, 200, host);
     }
     assert.equal(receiver.requests.length, notations.length);
+    assert.equal(ipv6Receiver?.requests.length ?? 0, ipv6Receiver === undefined ? 0 : 1);
   });
 
-  test('start-up warns about the open range', () => {
+  test('start-up warns about the open ranges', () => {
     const warning = hookline.logs.find((line) => String(line.msg).startsWith('Deliveries may reach private addresses'));
     assert.ok(warning);
     assert.equal(warning.level, 40);
-    assert.deepEqual(warning.allowedCidrs, ['127.0.0.0/8']);
+    assert.deepEqual(warning.allowedCidrs, ['127.0.0.0/8', '::1/128']);
   });
 });
 
