@@ -26,7 +26,8 @@ export interface TestHookline extends Hookline {
 
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
- * deliveries allowed and a compressed retry schedule, unless `overrides` set them otherwise.
+ * deliveries allowed, a compressed retry schedule and a circuit breaker threshold out of
+ * reach, unless `overrides` set them otherwise.
  * `extra.lookup` replaces the DNS resolver of deliveries.
  */
 export async function startTestHookline(
@@ -46,6 +47,9 @@ export async function startTestHookline(
       adminToken: testAdminToken,
       devAllowLoopback: true,
       retrySchedule: [50, 100, 200],
+      // Failing endpoints in tests would open the breaker within a few attempts and slow
+      // their retries down, so tests of the breaker lower this themselves.
+      breakerThreshold: 1_000,
       requestTimeout: 2_000,
       queueLease: 10_000,
       queuePollInterval: 100,
