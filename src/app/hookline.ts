@@ -102,6 +102,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     cooldownMs: config.breakerCooldown,
     maxCooldownMs: config.breakerMaxCooldown,
     probeLeaseMs: config.requestTimeout + 5_000,
+    // A failure count that expired during a streak would restart the streak that
+    // HOOKLINE_DISABLE_AFTER measures, so the count outlives it.
+    stateTtlMs: Math.max(7 * 86_400_000, 2 * config.disableAfter),
   });
   const pacing = new EndpointPacing({
     state,

@@ -16,6 +16,13 @@ export interface CircuitBreakerOptions {
    * timeout, so a probe whose worker died frees the lock by itself.
    */
   probeLeaseMs: number;
+  /**
+   * Lifetime of an endpoint's failure count and open marker in the shared state, so the
+   * keys of deleted or quiet endpoints go away. The count starts when a failure streak
+   * does and is not extended, so this must outlast the longest streak that matters, such
+   * as HOOKLINE_DISABLE_AFTER. Default 7 days.
+   */
+  stateTtlMs?: number;
 }
 
 /** Decision of the breaker on one attempt. */
@@ -42,9 +49,7 @@ interface OpenState {
   cooldownMs: number;
 }
 
-// Counters and open markers of endpoints that are deleted or stay quiet expire after a
-// week, so Redis does not keep them forever.
-const STATE_TTL_MS = 7 * 86_400_000;
+const DEFAULT_STATE_TTL_MS = 7 * 86_400_000;
 
 /**
  * Circuit breaker per endpoint, kept in the shared state so that every worker process
@@ -54,7 +59,11 @@ const STATE_TTL_MS = 7 * 86_400_000;
  * failed probe opens it again for twice the previous cooldown, up to the maximum.
  */
 export class CircuitBreaker {
-  constructor(private readonly options: CircuitBreakerOptions) {}
+  private readonly stateTtlMs: number;
+
+  constructor(private readonly options: CircuitBreakerOptions) {
+    this.stateTtlMs = options.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
+  }
 
   /** Decides whether an attempt to the endpoint may be sent now. */
   async admit(endpointId: string): Promise<Admission> {
@@ -82,14 +91,14 @@ export class CircuitBreaker {
    */
   async recordFailure(endpointId: string, probe: boolean, ids: Record<string, string>): Promise<{ consecutiveFailures: number; opened: boolean }> {
     const { state, logger, clock, threshold, cooldownMs, maxCooldownMs } = this.options;
-    const consecutiveFailures = await state.increment(this.key(endpointId, 'failures'), 1, STATE_TTL_MS);
+    const consecutiveFailures = await state.increment(this.key(endpointId, 'failures'), 1, this.stateTtlMs);
     const now = clock();
 
     if (probe) {
       const previous = await this.readOpen(endpointId);
       const nextCooldown = Math.min(maxCooldownMs, Math.max(cooldownMs, (previous?.cooldownMs ?? cooldownMs) * 2));
       const open: OpenState = { openUntil: now + nextCooldown, cooldownMs: nextCooldown };
-      await state.set(this.key(endpointId, 'open'), JSON.stringify(open), STATE_TTL_MS);
+      await state.set(this.key(endpointId, 'open'), JSON.stringify(open), this.stateTtlMs);
       await state.delete(this.key(endpointId, 'probe'));
       logger.warn(
         { ...ids, consecutiveFailures, openUntil: new Date(open.openUntil).toISOString() },
@@ -103,7 +112,7 @@ export class CircuitBreaker {
     }
     const open: OpenState = { openUntil: now + cooldownMs, cooldownMs };
     // Several workers may cross the threshold together; the first one opens the breaker.
-    const opened = await state.setIfAbsent(this.key(endpointId, 'open'), JSON.stringify(open), STATE_TTL_MS);
+    const opened = await state.setIfAbsent(this.key(endpointId, 'open'), JSON.stringify(open), this.stateTtlMs);
     if (opened) {
       logger.warn(
         { ...ids, consecutiveFailures, openUntil: new Date(open.openUntil).toISOString() },

@@ -69,6 +69,9 @@ export class EndpointHealthTracker {
   private async succeeded(finished: FinishedAttempt, ids: Record<string, string>): Promise<void> {
     const { breaker, store } = this.options;
     const endedFailures = await breaker.recordSuccess(finished.endpoint.id, ids);
+    // NOTE: after the shared state lost its keys (Redis restarted without its data), a
+    // success leaves the stored streak in place and the health route shows it until the
+    // next failure, which starts a new streak because its count begins at 1 again.
     if (endedFailures > 0) {
       await store.endpointHealth.recordSuccess(finished.endpoint.id);
     }
