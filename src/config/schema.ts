@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** One environment variable: how it is parsed, its default and what it means. */
@@ -60,24 +61,21 @@ function parseList(text: string): string[] {
     .filter((item) => item.length > 0);
 }
 
-const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const ipv6Cidr = /^[0-9a-fA-F:.]+\/(\d{1,3})$/;
-
 function parseCidrList(text: string): string[] {
   const ranges = parseList(text);
   for (const range of ranges) {
-    const v4 = ipv4Cidr.exec(range);
-    if (v4) {
-      const octetsValid = v4.slice(1, 5).every((octet) => Number(octet) <= 255);
-      if (octetsValid && Number(v4[5]) <= 32) {
-        continue;
-      }
+    // ipaddr.js also accepts IPv4 in shortened notations, which a CIDR list should not use.
+    const dottedIpv4 = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(range);
+    let valid = false;
+    try {
+      ipaddr.parseCIDR(range);
+      valid = dottedIpv4 || range.includes(':');
+    } catch {
+      valid = false;
     }
-    const v6 = ipv6Cidr.exec(range);
-    if (v6 && range.includes(':') && Number(v6[1]) <= 128) {
-      continue;
+    if (!valid) {
+      throw new Error(`"${range}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`);
     }
-    throw new Error(`"${range}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`);
   }
   return ranges;
 }
