@@ -35,10 +35,10 @@ export interface WebhookSenderOptions {
   connections?: number;
   /**
    * HTTP proxy that every request goes through, such as `http://proxy.internal:3128`.
-   * Hookline resolves and checks the endpoint's host itself, then requests the
-   * checked address from the proxy with the original `host` header: plain HTTP as an absolute-form
-   * request, HTTPS through a CONNECT tunnel. Credentials in the URL go to the proxy as
-   * basic authentication. Default none.
+   * Hookline resolves and checks the endpoint's host itself, then requests the checked
+   * address from the proxy with the original `host` header: plain HTTP as an
+   * absolute-form request, HTTPS through a CONNECT tunnel. Credentials in the URL go to
+   * the proxy as basic authentication. Default none.
    */
   proxyUrl?: string;
 }
@@ -99,6 +99,8 @@ const reservedHeaders = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
+  // Hop-by-hop and meant for a proxy: an endpoint's header must not reach the outbound proxy.
+  'proxy-authorization',
   'upgrade',
   'expect',
   'te',
@@ -168,6 +170,19 @@ async function pinnedOrigin(url: URL, literal: string | undefined, lookup: Looku
   }
   const host = first.family === 6 ? `[${first.address}]` : first.address;
   return `${url.protocol}//${host}${url.port === '' ? '' : `:${url.port}`}`;
+}
+
+/** Settles like `work`, or rejects with the signal's reason once it aborts first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function buildHeaders(
@@ -288,7 +303,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       const headers = buildHeaders(request.headers, userAgent, target.authorization);
       let origin = url.origin;
       if (options.proxyUrl !== undefined) {
-        origin = await pinnedOrigin(url, literal, guardedLookup);
+        origin = await untilAborted(pinnedOrigin(url, literal, guardedLookup), deadline.signal);
         // undici 7 derives the TLS server name from this header, so an HTTPS tunnel to the
         // pinned address still checks the certificate against the endpoint's host name.
         // NOTE: only plain HTTP through a proxy is covered by tests.

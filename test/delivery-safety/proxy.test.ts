@@ -73,6 +73,31 @@ describe('deliveries through HOOKLINE_PROXY_URL', () => {
     assert.equal(receiver.requests.at(-1)?.headers['proxy-authorization'], undefined);
   });
 
+  test('endpoint proxy-authorization never reaches the proxy', async (t) => {
+    const sender = createWebhookSender({ proxyUrl: proxy.url, allowedCidrs: ['127.0.0.0/8'], lookup });
+    t.after(() => sender.close());
+
+    const result = await sender.send({
+      url: `http://127.0.0.1:${receiver.port}/`,
+      headers: { 'proxy-authorization': 'Basic ZW5kcG9pbnQ6aGVhZGVy', 'x-custom': 'kept' },
+      body: Buffer.from('{}'),
+    });
+    assert.equal(result.kind === 'response' && result.statusCode, 200, JSON.stringify(result));
+    assert.equal(proxy.requests.at(-1)?.proxyAuthorization, undefined);
+    assert.equal(receiver.requests.at(-1)?.headers['x-custom'], 'kept');
+  });
+
+  test('hanging DNS lookup times out through the proxy', async (t) => {
+    const never = () => undefined;
+    const sender = createWebhookSender({ proxyUrl: proxy.url, allowedCidrs: ['127.0.0.0/8'], lookup: never, timeoutMs: 300 });
+    t.after(() => sender.close());
+    const proxiedBefore = proxy.requests.length;
+
+    const result = await sender.send({ url: `http://stuck.hookline.test:${receiver.port}/`, headers: {}, body: Buffer.from('{}') });
+    assert.equal(result.kind === 'error' && result.reason, 'timeout', JSON.stringify(result));
+    assert.equal(proxy.requests.length, proxiedBefore);
+  });
+
   test('Hookline delivers through the proxy', async (t) => {
     const hookline = await startTestHookline({ proxyUrl: proxy.url }, undefined, 'embedded', { lookup });
     t.after(() => hookline.destroy());
