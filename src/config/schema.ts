@@ -391,7 +391,7 @@ export const settings = {
     unit: 'attempts',
     defaultText: undefined,
     description:
-      'Attempts to one failing endpoint (its latest attempt in this process failed) that one process runs at the same time. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so an endpoint that times out never holds every slot. Endpoints that succeed are not capped. Defaults to half of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
+      'Attempts that one process runs at the same time to an endpoint whose latest attempt there timed out. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a hanging endpoint never takes every slot. Endpoints that answer, even with errors, are not capped. Defaults to half of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
     parse: parseInteger(1, 10_000),
   }),
 } as const;

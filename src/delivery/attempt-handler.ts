@@ -83,7 +83,7 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       return postpone(options, delivery, postponeTo.at, postponeTo.reason, ids);
     }
     if (!options.pacing.tryEnter(endpoint.id)) {
-      logger.debug(ids, 'Attempt postponed: the failing endpoint has as many attempts in flight as allowed');
+      logger.debug(ids, 'Attempt postponed: the endpoint times out and has as many attempts in flight as allowed');
       return { retryAt: clock() + options.pacing.inFlightDelay(endpoint.id, IN_FLIGHT_RETRY_MS) };
     }
 
@@ -103,7 +103,7 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
         attemptsMade: delivery.attemptCount + 1,
       });
       await recordAttempt(store, delivery, attempt, decision);
-      options.pacing.recordResult(endpoint.id, decision.verdict !== 'success' && decision.verdict !== 'rejected');
+      options.pacing.recordResult(endpoint.id, outcome.kind === 'error' && outcome.reason === 'timeout');
 
       logger.info(
         {

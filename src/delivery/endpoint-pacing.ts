@@ -3,21 +3,23 @@ import type { SharedState } from '../cache/contract.js';
 export interface EndpointPacingOptions {
   state: SharedState;
   clock: () => number;
-  /** Attempts to one failing endpoint that this process runs at the same time. */
+  /** Attempts to one endpoint that times out that this process runs at the same time. */
   endpointConcurrency: number;
 }
+
+const MAX_IN_FLIGHT_ROUNDS = 10;
 
 /**
  * Keeps each endpoint at its own pace without holding worker slots. Three limits apply:
  * the rate limit (`throttleRate`, a token bucket in the shared state, so it applies across
  * every worker), the slow-down that a 429, 502, 503 or 504 requested, and a cap on this
- * process's attempts in flight to one failing endpoint. Each check returns a time to postpone to, and the
+ * process's attempts in flight to one endpoint that times out. Each check returns a time to postpone to, and the
  * attempt handler hands the job back to the queue for that time instead of waiting.
  */
 export class EndpointPacing {
   private readonly inFlight = new Map<string, number>();
-  /** Endpoints whose latest attempt in this process failed. */
-  private readonly failing = new Set<string>();
+  /** Endpoints whose latest attempt in this process timed out. */
+  private readonly hanging = new Set<string>();
   /** Attempts per endpoint that found every in-flight slot taken, in the current second. */
   private readonly denials = new Map<string, { window: number; count: number }>();
 
@@ -63,8 +65,9 @@ export class EndpointPacing {
 
   /**
    * Milliseconds to postpone an attempt that found the endpoint's in-flight slots taken.
-   * Like the rate limit, later denials within one second wait longer, so a large backlog
-   * of a slow endpoint does not wake every 100 ms as a whole.
+   * Like the rate limit, later denials within one second wait longer, up to 10 rounds of
+   * `baseMs`, so a large backlog of a hanging endpoint does not wake every 100 ms as a
+   * whole, nor wait long after its slots are free again.
    */
   inFlightDelay(endpointId: string, baseMs: number): number {
     const window = Math.floor(this.options.clock() / 1_000);
@@ -74,37 +77,37 @@ export class EndpointPacing {
     if (this.denials.size > 10_000) {
       this.dropOldDenials(window);
     }
-    const rounds = Math.ceil(denied / this.options.endpointConcurrency);
+    const rounds = Math.min(MAX_IN_FLIGHT_ROUNDS, Math.ceil(denied / this.options.endpointConcurrency));
     return Math.ceil(baseMs * rounds * (1 + Math.random()));
   }
 
   /**
    * Claims an in-flight slot of the endpoint in this process, and returns false when the
-   * endpoint is failing and all its slots are taken. An endpoint whose last attempt in
-   * this process succeeded is not capped, so a busy healthy endpoint is not postponed
-   * over and over. A failing one, whose attempts may each wait for the full timeout,
-   * takes at most `endpointConcurrency` slots.
+   * endpoint is hanging and all its slots are taken. Only an endpoint whose latest
+   * attempt in this process timed out is capped: its attempts may each take a slot for
+   * the full timeout, while a busy healthy endpoint, or one that fails fast, would only
+   * be postponed over and over by a cap.
    */
   tryEnter(endpointId: string): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;
-    if (this.failing.has(endpointId) && current >= this.options.endpointConcurrency) {
+    if (this.hanging.has(endpointId) && current >= this.options.endpointConcurrency) {
       return false;
     }
     this.inFlight.set(endpointId, current + 1);
     return true;
   }
 
-  /** Records whether the endpoint's latest attempt in this process failed. */
-  recordResult(endpointId: string, failed: boolean): void {
-    if (!failed) {
-      this.failing.delete(endpointId);
+  /** Records whether the endpoint's latest attempt in this process timed out. */
+  recordResult(endpointId: string, timedOut: boolean): void {
+    if (!timedOut) {
+      this.hanging.delete(endpointId);
       return;
     }
-    // Bounded, because endpoints that fail once and are then deleted never succeed again.
-    if (this.failing.size >= 100_000) {
-      this.failing.clear();
+    // Bounded, because endpoints that time out and are then deleted never answer again.
+    if (this.hanging.size >= 100_000) {
+      this.hanging.clear();
     }
-    this.failing.add(endpointId);
+    this.hanging.add(endpointId);
   }
 
   leave(endpointId: string): void {

@@ -204,18 +204,17 @@ describe('rate limit per endpoint', () => {
     });
     t.after(() => limited.close());
     const app = await hookline.request('POST', '/api/v1/app', { name: 'limited' });
-    const endpointId = await createEndpoint(app.body.id, `http://127.0.0.1:${limited.port}/`, { throttleRate: 5 });
+    const endpointId = await createEndpoint(app.body.id, `http://127.0.0.1:${limited.port}/`, { throttleRate: 2 });
 
-    for (let index = 0; index < 10; index += 1) {
-      await send(app.body.id, { index });
-    }
-    await waitFor(() => limited.requests.length === 10, 15_000, 'ten throttled deliveries');
+    // Sent at once, so the messages come due faster than 2 per second even on a loaded machine.
+    await Promise.all(Array.from({ length: 10 }, (_, index) => send(app.body.id, { index })));
+    await waitFor(() => limited.requests.length === 10, 20_000, 'ten throttled deliveries');
 
-    // A bucket of 5 tokens refilled at 5 per second lets the first five go at once and
-    // spaces the other five over at least about a second. A slow machine spreads them
+    // A bucket of 2 tokens refilled at 2 per second lets the first two go at once and
+    // spaces the other eight over at least 4 seconds. A slow machine spreads them
     // further, never closer.
     const span = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
-    assert.ok(span >= 700, `ten deliveries at 5 per second took only ${span} ms`);
+    assert.ok(span >= 3_500, `ten deliveries at 2 per second took only ${span} ms`);
     assert.ok(hookline.logs.some((line) => line.msg === 'Attempt postponed: the endpoint is at its rate limit' && line.endpointId === endpointId));
     const attempts = await hookline.request('GET', `/api/v1/app/${app.body.id}/attempt/endpoint/${endpointId}?limit=250`);
     assert.equal(attempts.body.data.length, 10);
