@@ -70,8 +70,8 @@ export class EndpointHealthTracker {
     const { breaker, store } = this.options;
     const endedFailures = await breaker.recordSuccess(finished.endpoint.id, ids);
     // NOTE: after the shared state lost its keys (Redis restarted without its data), a
-    // success leaves the stored streak in place and the health route shows it until the
-    // next failure, which starts a new streak because its count begins at 1 again.
+    // success leaves the stored streak in place, and the health route shows it. The next
+    // failure starts a new streak, because its count begins at 1 again.
     if (endedFailures > 0) {
       await store.endpointHealth.recordSuccess(finished.endpoint.id);
     }

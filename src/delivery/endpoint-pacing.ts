@@ -10,10 +10,10 @@ export interface EndpointPacingOptions {
 const MAX_IN_FLIGHT_ROUNDS = 10;
 
 /**
- * Keeps each endpoint at its own pace without holding worker slots. Three limits apply:
- * the rate limit (`throttleRate`, a token bucket in the shared state, so it applies across
- * every worker), the slow-down that a 429, 502, 503 or 504 requested, and a cap on this
- * process's attempts in flight to one endpoint that times out. Each check returns a time to postpone to, and the
+ * Keeps each endpoint at its own pace without holding worker slots. Three limits apply.
+ * The rate limit (`throttleRate`) is a token bucket in the shared state, so it applies
+ * across every worker. A 429, 502, 503 or 504 can request a slow-down. And this process
+ * caps its attempts in flight to an endpoint that times out. Each check returns a time to postpone to, and the
  * attempt handler hands the job back to the queue for that time instead of waiting.
  */
 export class EndpointPacing {
@@ -66,8 +66,8 @@ export class EndpointPacing {
   /**
    * Milliseconds to postpone an attempt that found the endpoint's in-flight slots taken.
    * Like the rate limit, later denials within one second wait longer, up to 10 rounds of
-   * `baseMs`, so a large backlog of a hanging endpoint does not wake every 100 ms as a
-   * whole, nor wait long after its slots are free again.
+   * `baseMs`. So a large backlog of a hanging endpoint does not wake every 100 ms as a
+   * whole, and does not wait long after its slots are free again.
    */
   inFlightDelay(endpointId: string, baseMs: number): number {
     const window = Math.floor(this.options.clock() / 1_000);
@@ -84,9 +84,9 @@ export class EndpointPacing {
   /**
    * Claims an in-flight slot of the endpoint in this process, and returns false when the
    * endpoint is hanging and all its slots are taken. Only an endpoint whose latest
-   * attempt in this process timed out is capped: its attempts may each take a slot for
-   * the full timeout, while a busy healthy endpoint, or one that fails fast, would only
-   * be postponed over and over by a cap.
+   * attempt in this process timed out is capped, because its attempts may each take a
+   * slot for the full timeout. A cap would only postpone a busy healthy endpoint, or one
+   * that fails fast, over and over.
    */
   tryEnter(endpointId: string): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;
@@ -103,7 +103,7 @@ export class EndpointPacing {
       this.hanging.delete(endpointId);
       return;
     }
-    // Bounded, because endpoints that time out and are then deleted never answer again.
+    // Bounded, because endpoints that time out and are then deleted never respond again.
     if (this.hanging.size >= 100_000) {
       this.hanging.clear();
     }

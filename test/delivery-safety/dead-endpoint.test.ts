@@ -50,7 +50,7 @@ async function runScenario(t: TestContext, instances: TestHookline[]): Promise<v
   }
 
   const stats = async (endpointId: string) => (await api.request('GET', `/api/v1/app/${app.body.id}/endpoint/${endpointId}/stats`)).body;
-  // The receiver sees a request a moment before its attempt is recorded, so the test
+  // The receiver gets a request a moment before its attempt is recorded, so the test
   // waits for the recorded successes.
   await waitFor(async () => (await stats(healthyEndpoint.body.id)).success === messageCount, 30_000, 'every healthy delivery');
 
