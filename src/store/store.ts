@@ -11,6 +11,7 @@ import { MessageRepository } from './repositories/messages.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
+import type { SecretCipher } from './secret-cipher.js';
 
 /** The database and one repository per table group. */
 export interface Store {
@@ -30,18 +31,23 @@ export interface Store {
   destroy(): Promise<void>;
 }
 
-export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+export interface StoreOptions {
+  /** Encrypts signing secrets at rest; without it they are stored as plain text. */
+  cipher?: SecretCipher | undefined;
+}
+
+export function createStore(db: Kysely<Database>, dialect: Dialect, options: StoreOptions = {}): Store {
   return {
     db,
     dialect,
     applications: new ApplicationRepository(db),
     eventTypes: new EventTypeRepository(db),
-    endpoints: new EndpointRepository(db),
+    endpoints: new EndpointRepository(db, options.cipher),
     messages: new MessageRepository(db),
     deliveries: new DeliveryRepository(db),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
-    idempotencyKeys: new IdempotencyKeyRepository(db),
+    idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
     endpointHealth: new EndpointHealthRepository(db),
     destroy: () => db.destroy(),

@@ -27,14 +27,14 @@ export interface TestHookline extends Hookline {
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
  * deliveries allowed, a compressed retry schedule and a circuit breaker threshold out of
- * reach, unless `overrides` set them otherwise.
- * `extra.lookup` replaces the DNS resolver of deliveries.
+ * reach, unless `overrides` set them otherwise. `options.clock` replaces the system clock,
+ * for tests of expiry, and `options.lookup` replaces the DNS resolver of deliveries.
  */
 export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
   mode: 'embedded' | 'scaled' = 'embedded',
-  extra: Pick<HooklineOptions, 'lookup'> = {},
+  options: Pick<HooklineOptions, 'clock' | 'lookup'> = {},
 ): Promise<TestHookline> {
   const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
@@ -72,7 +72,13 @@ export async function startTestHookline(
     },
   });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination });
-  const hookline = await startHookline({ config, logger, roles, ...extra });
+  const hookline = await startHookline({
+    config,
+    logger,
+    roles,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
   const url = hookline.url ?? '';
 
   return {
