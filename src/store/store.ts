@@ -3,6 +3,7 @@ import type { Dialect } from './dialect.js';
 import { ApplicationRepository } from './repositories/applications.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
+import { EndpointHealthRepository } from './repositories/endpoint-health.js';
 import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
@@ -25,6 +26,7 @@ export interface Store {
   readonly tokens: TokenRepository;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly traps: TrapRepository;
+  readonly endpointHealth: EndpointHealthRepository;
   /** Closes the connections. */
   destroy(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect, options: Sto
     tokens: new TokenRepository(db),
     idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
+    endpointHealth: new EndpointHealthRepository(db),
     destroy: () => db.destroy(),
   };
 }
