@@ -28,10 +28,13 @@ export function EndpointDetailPage({ appId, endpointId }: { appId: string; endpo
   const session = useSession();
   const base = `/app/${encodeURIComponent(appId)}/endpoint/${encodeURIComponent(endpointId)}`;
   const endpoint = useResource((signal) => api<Endpoint>(session, 'GET', base, { signal }), [base]);
-  const health = useResource((signal) => api<EndpointHealth>(session, 'GET', `${base}/health`, { signal }), [base], { poll: pollInterval * 3 });
   const [dialog, setDialog] = useState<'delete' | 'toggle' | null>(null);
-  // The newest attempt on the list's first page; when it changes, the counts and the chart load again.
+  // The newest attempt on the list's first page; when it changes, the health, the counts and the chart load again.
   const [latestAttempt, setLatestAttempt] = useState<string>();
+  const health = useResource((signal) => api<EndpointHealth>(session, 'GET', `${base}/health`, { signal }), [base], {
+    poll: pollInterval * 3,
+    refreshKey: latestAttempt,
+  });
 
   if (endpoint.loading && !endpoint.data) {
     return <Loading what="endpoint" />;
