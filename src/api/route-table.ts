@@ -80,6 +80,10 @@ export class RouteTable {
         const query = parse(definition.query, request.query, 'query');
         const body = parse(definition.body, request.body, 'body');
         const result = await definition.handler({ params, query, body, request, reply });
+        // A handler that streams its response takes over the reply and has already answered.
+        if (reply.sent) {
+          return reply;
+        }
         if (definition.status === 204) {
           return reply.status(204).send();
         }

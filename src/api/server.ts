@@ -8,6 +8,7 @@ import { registerJsonBodyParser } from './json-body.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -26,6 +27,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Longest silence on an event stream before a heartbeat comment, in milliseconds. */
+  streamHeartbeatMs: number;
 }
 
 /** Builds the HTTP server with every route; the caller decides where it listens. */
@@ -57,6 +60,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerEventTypeRoutes(table, options.services);
   registerEndpointRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
+  registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
   registerSystemRoutes(table, {
     services: options.services,

@@ -2,6 +2,7 @@ import type { ApplicationService } from '../core/applications.js';
 import type { AttemptQueryService } from '../core/attempts.js';
 import type { EndpointService } from '../core/endpoints.js';
 import type { EventTypeService } from '../core/event-types.js';
+import type { MessageStreamService } from '../core/message-stream.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
 import type { WorkshopService } from '../core/workshop.js';
@@ -12,6 +13,7 @@ export interface ApiServices {
   eventTypes: EventTypeService;
   endpoints: EndpointService;
   messages: MessageService;
+  stream: MessageStreamService;
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;

@@ -26,6 +26,7 @@ export interface Config {
   publicUrl: string | undefined;
   shutdownTimeout: number;
   devAllowLoopback: boolean;
+  streamHeartbeat: number;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */

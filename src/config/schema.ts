@@ -341,6 +341,14 @@ export const settings = {
       'Shortcut for local development: lets deliveries reach 127.0.0.0/8 and ::1, as if both were listed in HOOKLINE_ALLOW_PRIVATE_NETWORKS.',
     parse: parseBoolean,
   }),
+  streamHeartbeat: setting({
+    name: 'HOOKLINE_STREAM_HEARTBEAT',
+    unit: 'duration',
+    defaultText: '15s',
+    description:
+      'Longest silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
+    parse: parseDurationBetween(100, 300_000),
+  }),
 } as const;
 
 export type Settings = typeof settings;

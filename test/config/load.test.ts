@@ -29,6 +29,7 @@ const expectedDefaults: Config = {
   publicUrl: undefined,
   shutdownTimeout: 20_000,
   devAllowLoopback: false,
+  streamHeartbeat: 15_000,
 };
 
 /** Accepted values: variables to set, the setting they fill, and its parsed value. */

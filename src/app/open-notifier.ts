@@ -1,0 +1,24 @@
+import { MemoryMessageNotifier, RedisMessageNotifier, type MessageNotifier } from '../cache/message-notifier.js';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../observability/logger.js';
+import { redisUrls } from './open-queue.js';
+
+/**
+ * Opens the notifier that wakes pull API readers: in-process in the embedded mode, Redis
+ * pub/sub in the scaled mode, so a message accepted by one API process reaches the
+ * readers of every other.
+ */
+export function openMessageNotifier(config: Readonly<Config>, logger: Logger): MessageNotifier {
+  const urls = redisUrls(config);
+  if (urls === undefined) {
+    return new MemoryMessageNotifier();
+  }
+
+  const log = logger.child({ component: 'message-notifier' });
+  return new RedisMessageNotifier({
+    url: config.redisUrl ?? urls.events,
+    channel: `${config.redisPrefix}:message-accepted`,
+    onError: (error, context) =>
+      log.warn({ err: error, context }, 'Message notices over Redis failed; event stream readers check the store every few seconds until Redis is back'),
+  });
+}
