@@ -23,6 +23,8 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   status: number;
   /** Schema of a successful response body, for the OpenAPI document. */
   response?: z.ZodType;
+  /** Media type of a successful response that is not JSON, such as `text/event-stream`, for the OpenAPI document. */
+  responseMediaType?: string;
   /** Accepts an `Idempotency-Key` header (POST routes that create something). */
   idempotent?: boolean;
   handler: (

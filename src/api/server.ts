@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
@@ -70,6 +71,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     publicUrl: options.publicUrl,
     clock: options.clock,
   });
+
+  registerDocsUi(app);
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   // Readiness means "can accept messages", which needs only the store: with the queue

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { MessageNotifier } from '../cache/message-notifier.js';
 import { streamStart, type StreamPosition, type StreamReadResult } from '../store/repositories/message-stream.js';
 import type { Application } from '../store/records.js';
@@ -51,7 +52,10 @@ export class MessageStreamService {
     private readonly applications: ApplicationService,
     private readonly notifier: MessageNotifier,
     private readonly options: MessageStreamOptions,
-  ) {}
+  ) {
+    // Every open stream and long poll listens for shutdown.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   /** Aborted when the server shuts down, so that readers end instead of holding it open. */
   get closing(): AbortSignal {

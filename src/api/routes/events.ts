@@ -64,6 +64,7 @@ export function registerEventRoutes(table: RouteTable, services: ApiServices, op
     params: appParams,
     query: eventStreamQuery,
     status: 200,
+    responseMediaType: 'text/event-stream',
     handler: async ({ params, query, request, reply }) => {
       const application = await stream.application(params.app_id);
       const lastEventId = request.headers['last-event-id'];
