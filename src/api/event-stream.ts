@@ -48,7 +48,9 @@ export async function serveEventStream(request: FastifyRequest, reply: FastifyRe
     // Tells nginx not to buffer the stream.
     'x-accel-buffering': 'no',
   });
-  response.write(`retry: ${retryMs}\n\n`);
+  // The id without data gives EventSource clients a resume position before the first event,
+  // so that messages accepted while they reconnect are not missed.
+  response.write(`retry: ${retryMs}\nid: ${options.start}\n\n`);
 
   const waiter = stream.waiter(appId, closed.signal);
   let position = options.start;

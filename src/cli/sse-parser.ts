@@ -14,6 +14,12 @@ export interface ServerSentEvent {
  * heartbeat). `retry` fields are passed to `onRetry` in milliseconds.
  */
 export class SseParser {
+  /**
+   * The id of the last complete block, even one without data: a server may send
+   * `id: POSITION` alone to give a resume position before any event.
+   */
+  lastEventId: string | undefined;
+
   private buffer = '';
   private data: string[] = [];
   private id: string | undefined;
@@ -80,6 +86,7 @@ export class SseParser {
   }
 
   private dispatch(): void {
+    this.lastEventId = this.id;
     if (this.data.length > 0) {
       this.handlers.onEvent({ id: this.id, event: this.event === '' ? 'message' : this.event, data: this.data.join('\n') });
     }
