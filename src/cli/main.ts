@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { startHookline, type Roles } from '../app/hookline.js';
-import { migrateStore } from '../app/migrate.js';
+import type { Roles } from '../app/hookline.js';
 import { version } from '../app/version.js';
 import { ConfigError, loadConfig, type Config } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
@@ -55,6 +54,8 @@ function integerOption(name: string, text: string | undefined, minimum: number, 
 
 async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  // Loaded here so that the tools start without the server's modules.
+  const { startHookline } = await import('../app/hookline.js');
   const hookline = await startHookline({ config, logger, roles });
 
   let signals = 0;
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     case 'worker':
       return run({ api: false, worker: true }, config);
     case 'migrate': {
+      const { migrateStore } = await import('../app/migrate.js');
       const applied = await migrateStore(config);
       process.stdout.write(applied.length > 0 ? `Applied ${applied.join(', ')}\n` : 'The database is up to date.\n');
       return;
