@@ -31,9 +31,15 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  return startNode([cliPath, ...args], env);
+}
+
+/** Starts `node ARGS` in `cwd` with `env` added to a minimal environment. */
+export function startNode(args: string[], env: Record<string, string> = {}, cwd?: string): CliProcess {
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
