@@ -42,8 +42,8 @@ const initializer = `window.ui = SwaggerUIBundle({
 `;
 
 /**
- * Only this server's own files: the page keeps working offline and cannot leak the
- * document or a token that a reader types in.
+ * Allows only this server's own files, so the page works offline and the browser sends
+ * neither the document nor a token typed into the page to another host.
  */
 const contentSecurityPolicy = [
   "default-src 'none'",

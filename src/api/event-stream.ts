@@ -10,7 +10,7 @@ export interface EventStreamOptions {
   appId: string;
   start: StreamPosition;
   filter: StreamFilter;
-  /** Longest silence before a comment line is written, in milliseconds. */
+  /** Maximum silence before a heartbeat comment line is written, in milliseconds. */
   heartbeatMs: number;
 }
 
@@ -29,8 +29,8 @@ const retryMs = 1_000;
  * a reconnecting client resumes with `Last-Event-ID`.
  *
  * Memory stays bounded for slow readers: when the socket's buffer is full (`write`
- * returns false) no more messages are read until it drains. The client's TCP window then
- * holds the rest in the store instead of in this process.
+ * returns false) no more messages are read until it drains. Messages that the client has
+ * not taken yet stay in the store instead of in this process.
  */
 export async function serveEventStream(request: FastifyRequest, reply: FastifyReply, options: EventStreamOptions): Promise<void> {
   const { stream, appId, filter } = options;

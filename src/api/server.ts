@@ -28,7 +28,7 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
-  /** Longest silence on an event stream before a heartbeat comment, in milliseconds. */
+  /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
   streamHeartbeatMs: number;
 }
 

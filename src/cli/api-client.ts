@@ -23,7 +23,7 @@ export class ApiCallError extends Error {
   }
 }
 
-/** Where API calls go and which token they carry. */
+/** Base URL and bearer token of API calls. */
 export interface ApiTarget {
   /** Base URL without a trailing slash, such as `http://127.0.0.1:8071`. */
   url: string;

@@ -116,7 +116,7 @@ async function followOnce(options: ListenOptions, start: string | undefined, sto
   });
   if (!response.ok) {
     const detail = describeApiError(await response.text());
-    const message = `The event stream answered ${response.status}: ${detail}`;
+    const message = `The event stream returned ${response.status}: ${detail}`;
     // 4xx other than 429 will not change by retrying: a wrong token, application or position.
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       throw new FatalStreamError(message);
@@ -124,7 +124,7 @@ async function followOnce(options: ListenOptions, start: string | undefined, sto
     throw new Error(message);
   }
   if (response.body === null) {
-    throw new Error('The event stream answered without a body.');
+    throw new Error('The event stream returned no body.');
   }
 
   let position = start;

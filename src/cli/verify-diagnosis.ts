@@ -10,9 +10,9 @@ export type Diagnosis =
       check: FailedCheck;
       /** One line naming the failed check. */
       title: string;
-      /** What was found, with the values involved. */
+      /** Findings, with the values involved. */
       detail: string;
-      /** What to change in the receiver or its configuration. */
+      /** Advice: the change to make in the receiver or its configuration. */
       advice: string;
     };
 
@@ -54,11 +54,11 @@ function bodyVariants(body: Buffer): BodyVariant[] {
 }
 
 /**
- * Verifies a received webhook like a Standard Webhooks library does and, when it fails,
+ * Verifies a received webhook like a Standard Webhooks library does. When it fails, this
  * works out which check failed and why: a missing header, a timestamp outside the
  * tolerance (and whether the signature would match otherwise), a body that the receiver
- * changed before verifying, or a secret other than the one that signed. Throws
- * InvalidSecretError when `secret` itself is not a valid signing secret.
+ * changed before verifying, or a secret other than the one that signed.
+ * Throws InvalidSecretError when `secret` itself is not a valid signing secret.
  */
 export function diagnose(secret: string, headers: WebhookHeaders, body: Buffer, options: DiagnoseOptions = {}): Diagnosis {
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -95,7 +95,7 @@ export function diagnose(secret: string, headers: WebhookHeaders, body: Buffer, 
 }
 
 function timestampDiagnosis(secret: string, headers: WebhookHeaders, body: Buffer, message: string, tolerance: number): Diagnosis {
-  // Verifying at the request's own time tells a stale but genuine request from a forged one.
+  // Verifying at the request's own time distinguishes a stale but genuine request from a forged one.
   const timestampSeconds = Number(readHeader(headers, 'webhook-timestamp'));
   const atSendTime = verify(secret, headers, body, { toleranceSeconds: tolerance, nowSeconds: timestampSeconds });
   const signature = atSendTime.ok

@@ -346,7 +346,7 @@ export const settings = {
     unit: 'duration',
     defaultText: '15s',
     description:
-      'Longest silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
+      'Maximum silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
     parse: parseDurationBetween(100, 300_000),
   }),
 } as const;

@@ -15,7 +15,7 @@ interface Received {
   payload: { index: number };
 }
 
-/** An Express receiver that verifies each request with the standardwebhooks library, as the docs show. */
+/** Starts an Express receiver that verifies each request with the standardwebhooks library, as the docs show. */
 async function startReceiver(secret: () => string): Promise<{ url: string; received: Received[]; rejected: string[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const rejected: string[] = [];
@@ -118,7 +118,7 @@ test('listen stops with the API error for a token of another application', async
   const listen = startCli(['listen', 'listen-b', '--forward-to', 'http://127.0.0.1:9/none', '--url', hookline.url, '--token', access.body.token]);
   const code = await new Promise<number | null>((resolve) => listen.child.once('exit', resolve));
   assert.equal(code, 1);
-  assert.match(listen.output(), /answered 403: This token belongs to another application/);
+  assert.match(listen.output(), /returned 403: This token belongs to another application/);
 
   const admin = startCli(['listen', 'listen-b', '--forward-to', 'not a url', '--url', hookline.url, '--token', testAdminToken]);
   assert.equal(await new Promise<number | null>((resolve) => admin.child.once('exit', resolve)), 2);

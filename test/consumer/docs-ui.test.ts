@@ -55,7 +55,7 @@ test('docs page renders every route in Chromium without other hosts', async (con
   });
   context.after(() => browser.close());
 
-  // Every request of the page must go to this server; anything else is answered locally and recorded.
+  // Every request of the page must go to this server; anything else is aborted and recorded.
   const origin = new URL(hookline.url).origin;
   const foreign: string[] = [];
   await browser.route('**/*', async (route) => {

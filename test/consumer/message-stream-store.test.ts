@@ -23,7 +23,7 @@ function message(appId: string, eventType = 'trap.set'): Message {
 
 /**
  * Waits until the stream's released end reaches the newest message. On PostgreSQL any open
- * transaction of the cluster, such as another test's, holds the end back for a moment.
+ * transaction of the cluster, such as another test's, keeps the end back for a moment.
  */
 async function waitForRelease(store: Store, appId: string): Promise<void> {
   await waitFor(async () => !(await store.messageStream.read({ appId, after: streamStart, limit: 1 })).unreleased, 10_000, 'release');

@@ -9,7 +9,7 @@ import type { ApiServices } from '../services.js';
 const appParams = z.object({ app_id: pathIdentifier });
 
 export interface EventRouteOptions {
-  /** Longest silence on an event stream before a heartbeat comment, in milliseconds. */
+  /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
   heartbeatMs: number;
 }
 
@@ -17,7 +17,7 @@ function filterOf(query: { event_types?: string[] | undefined; channels?: string
   return { eventTypes: query.event_types, channels: query.channels, createdAfter: query.after };
 }
 
-/** The pull API: an application's messages in commit order, by page with long polling or as server-sent events. */
+/** Registers the pull API: an application's messages in commit order, by page with long polling or as server-sent events. */
 export function registerEventRoutes(table: RouteTable, services: ApiServices, options: EventRouteOptions): void {
   const stream = services.stream;
 

@@ -38,7 +38,7 @@ export interface StreamItem {
 export interface StreamReadResult {
   items: StreamItem[];
   /**
-   * Where the next read continues. When the read reached the end of the released stream,
+   * Position where the next read continues. When the read reached the end of the released stream,
    * this is the end itself, so messages that the filters skipped are not read again.
    */
   position: StreamPosition;
@@ -175,7 +175,10 @@ function compare(left: ParsedPosition, right: ParsedPosition): number {
     if (xidOrder !== 0n) {
       return xidOrder < 0n ? -1 : 1;
     }
-    return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+    if (left.id === right.id) {
+      return 0;
+    }
+    return left.id < right.id ? -1 : 1;
   }
   return 0;
 }
