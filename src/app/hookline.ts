@@ -86,7 +86,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const endpoints = new EndpointService(store, applications, clock);
   const messages = new MessageService(store, queue, applications, clock, notifier);
   const stream = notifier
-    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 2_000, releaseCheckMs: 25 })
+    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 5_000, releaseCheckMs: 25 })
     : undefined;
   const services: ApiServices = {
     applications,

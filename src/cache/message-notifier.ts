@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
  * Wakes the readers of an application's message stream when a message is accepted: the
  * long-polling requests and event streams of every API process. A notice carries only the
  * application id, because readers fetch the messages from the store. Notices are hints:
- * one may be lost (Redis restarting), so readers also check the store now and then.
+ * one may be lost (Redis restarting), so readers also check the store every few seconds.
  */
 export interface MessageNotifier {
   readonly driver: 'memory' | 'redis';

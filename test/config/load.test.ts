@@ -87,6 +87,8 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_ALLOW_LOOPBACK: 'YES' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: '1' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: 'off' }, 'devAllowLoopback', false],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '100ms' }, 'streamHeartbeat', 100],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '5m' }, 'streamHeartbeat', 300_000],
 ];
 
 /** Rejected values, each of which must stop start-up with an error naming its variable. */
@@ -136,6 +138,9 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_PUBLIC_URL', 'hooks.example.com'],
   ['HOOKLINE_SHUTDOWN_TIMEOUT', '11m'],
   ['HOOKLINE_ALLOW_LOOPBACK', 'maybe'],
+  ['HOOKLINE_STREAM_HEARTBEAT', '99ms'],
+  ['HOOKLINE_STREAM_HEARTBEAT', '6m'],
+  ['HOOKLINE_STREAM_HEARTBEAT', 'often'],
 ];
 
 /** Calls loadConfig and returns the ConfigError it must throw. */

@@ -99,9 +99,10 @@ test('listen forwards every message across a Hookline restart', { timeout: 120_0
     receiver.received.map((item) => item.payload.index),
     Array.from({ length: 15 }, (_, index) => index),
   );
-  const deliveryLines = listen.output().split('\n').filter((line) => line.includes('-> 204 in'));
-  assert.equal(deliveryLines.length, 15);
-  assert.match(deliveryLines[0] ?? '', /^\S+Z {2}trap\.set {2}msg_\w+ {2}-> 204 in \d+ ms$/);
+  // listen prints a delivery's line once the receiver's response has arrived.
+  const deliveryLines = () => listen.output().split('\n').filter((line) => line.includes('-> 204 in'));
+  await waitFor(() => deliveryLines().length === 15, 15_000, 'a line per delivery');
+  assert.match(deliveryLines()[0] ?? '', /^\S+Z {2}trap\.set {2}msg_\w+ {2}-> 204 in \d+ ms$/);
   assert.match(listen.output(), /Connection lost|The server closed the stream/);
 
   assert.equal(await listen.stop(), 0);
