@@ -1,6 +1,7 @@
 import { MemoryMessageNotifier, RedisMessageNotifier, type MessageNotifier } from '../cache/message-notifier.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
+import { ErrorLogThrottle } from '../queue/error-log-throttle.js';
 import { redisUrls } from './open-queue.js';
 
 /**
@@ -14,11 +15,12 @@ export function openMessageNotifier(config: Readonly<Config>, logger: Logger): M
     return new MemoryMessageNotifier();
   }
 
-  const log = logger.child({ component: 'message-notifier' });
+  // During an outage every accepted message fails to publish, so repeats are counted, not logged.
+  const errors = new ErrorLogThrottle(logger.child({ component: 'message-notifier' }));
   return new RedisMessageNotifier({
     url: config.redisUrl ?? urls.events,
     channel: `${config.redisPrefix}:message-accepted`,
     onError: (error, context) =>
-      log.warn({ err: error, context }, 'Message notices over Redis failed; event stream readers check the store every few seconds until Redis is back'),
+      errors.error({ context }, error, 'Message notices over Redis failed; pull API readers check the store every few seconds until Redis is back'),
   });
 }

@@ -63,8 +63,9 @@ export class RedisMessageNotifier implements MessageNotifier {
 
   constructor(private readonly options: RedisMessageNotifierOptions) {
     this.emitter.setMaxListeners(0);
-    // Publishing must not wait for a reconnect: a lost notice only delays readers until their next check.
-    this.publisher = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    // A notice published before the connection is ready waits for it, but during an outage
+    // it fails after one reconnection attempt: a lost notice only delays readers until their next check.
+    this.publisher = new Redis(options.url, { maxRetriesPerRequest: 1 });
     this.subscriber = new Redis(options.url, { maxRetriesPerRequest: null });
     this.publisher.on('error', (error: Error) => options.onError(error, 'publisher'));
     this.subscriber.on('error', (error: Error) => options.onError(error, 'subscriber'));
@@ -90,11 +91,17 @@ export class RedisMessageNotifier implements MessageNotifier {
 
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
-    await Promise.all([
-      this.publisher.quit().catch(() => this.publisher.disconnect()),
-      this.subscriber.quit().catch(() => this.subscriber.disconnect()),
-    ]);
+    await Promise.all([closeConnection(this.publisher), closeConnection(this.subscriber)]);
   }
+}
+
+/** Quits politely when connected; while Redis is unreachable a QUIT would wait for the reconnect, so this disconnects at once. */
+async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  await redis.quit().catch(() => redis.disconnect());
 }
 
 function toError(error: unknown): Error {
