@@ -263,3 +263,23 @@ test('event stream stops reading while a slow client does not read', async (cont
   await waitFor(() => received.length === count, 30_000, 'every event after the client reads again');
   assert.deepEqual(received, Array.from({ length: count }, (_, index) => index));
 });
+
+test('event stream rejects a foreign Last-Event-ID and starts at after', async (context) => {
+  const hookline = await startTestHookline();
+  context.after(() => hookline.destroy());
+  await createApp(hookline, 'stream-start');
+  const old = await send(hookline, 'stream-start', 'trap.set', { n: 1 });
+
+  const bad = await fetch(`${hookline.url}/api/v1/app/stream-start/events/stream`, {
+    headers: { authorization: `Bearer ${testAdminToken}`, 'last-event-id': 'msg_not-a-position' },
+  });
+  assert.equal(bad.status, 422);
+  const problem = (await bad.json()) as any;
+  assert.deepEqual(problem.detail[0].loc, ['header', 'last-event-id']);
+
+  const since = encodeURIComponent(new Date(Date.now() - 60_000).toISOString());
+  const stream = await openEventStream(`${hookline.url}/api/v1/app/stream-start/events/stream?after=${since}`, testAdminToken);
+  context.after(() => stream.close());
+  await waitFor(() => stream.events.length === 1, 10_000, 'the message created after the given time');
+  assert.equal(JSON.parse(stream.events[0]?.data ?? '{}').id, old);
+});
