@@ -8,6 +8,7 @@ import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
+import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
@@ -60,6 +61,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerApplicationRoutes(table, options.services);
   registerEventTypeRoutes(table, options.services);
   registerEndpointRoutes(table, options.services);
+  registerDeliveryHealthRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
   registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);

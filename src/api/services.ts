@@ -5,7 +5,9 @@ import type { EventTypeService } from '../core/event-types.js';
 import type { MessageStreamService } from '../core/message-stream.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
+import type { OperationalWebhookService } from '../core/operational-webhooks.js';
 import type { WorkshopService } from '../core/workshop.js';
+import type { DeliveryHealthReport } from '../delivery/health-report.js';
 
 /** The domain services that the routes call. */
 export interface ApiServices {
@@ -17,6 +19,9 @@ export interface ApiServices {
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;
+  operationalWebhooks: OperationalWebhookService;
+  /** Circuit breakers, failure streaks and slow-downs of endpoints. */
+  deliveryHealth: DeliveryHealthReport;
 }
 
 /** Checks of the services behind the API, for the health route. */

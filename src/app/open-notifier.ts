@@ -9,7 +9,7 @@ import { redisUrls } from './open-queue.js';
  * pub/sub in the scaled mode, so a message accepted by one API process reaches the
  * readers of every other.
  */
-export function openMessageNotifier(config: Readonly<Config>, logger: Logger): MessageNotifier {
+export function openMessageNotifier(config: Readonly<Config>, logger: Logger, listen: boolean): MessageNotifier {
   const urls = redisUrls(config);
   if (urls === undefined) {
     return new MemoryMessageNotifier();
@@ -20,6 +20,7 @@ export function openMessageNotifier(config: Readonly<Config>, logger: Logger): M
   return new RedisMessageNotifier({
     url: config.redisUrl ?? urls.events,
     channel: `${config.redisPrefix}:message-accepted`,
+    listen,
     onError: (error, context) =>
       errors.error({ context }, error, 'Message notices over Redis failed; pull API readers check the store every few seconds until Redis is back'),
   });

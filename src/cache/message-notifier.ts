@@ -45,6 +45,8 @@ export interface RedisMessageNotifierOptions {
   url: string;
   /** Name of the pub/sub channel, such as `hookline:message-accepted`. */
   channel: string;
+  /** Whether this process has readers to wake. Without any, only the publishing connection is opened. */
+  listen: boolean;
   /** Receives connection and publish failures, for the caller to log. */
   onError(error: Error, context: 'publish' | 'subscriber' | 'publisher'): void;
 }
@@ -59,23 +61,28 @@ export class RedisMessageNotifier implements MessageNotifier {
 
   private readonly emitter = new EventEmitter();
   private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly subscriber: Redis | undefined;
 
   constructor(private readonly options: RedisMessageNotifierOptions) {
     this.emitter.setMaxListeners(0);
     // A notice published before the connection is ready waits for it, but during an outage
     // it fails after one reconnection attempt: a lost notice only delays readers until their next check.
     this.publisher = new Redis(options.url, { maxRetriesPerRequest: 1 });
-    this.subscriber = new Redis(options.url, { maxRetriesPerRequest: null });
     this.publisher.on('error', (error: Error) => options.onError(error, 'publisher'));
-    this.subscriber.on('error', (error: Error) => options.onError(error, 'subscriber'));
+    if (!options.listen) {
+      return;
+    }
+
+    const subscriber = new Redis(options.url, { maxRetriesPerRequest: null });
+    subscriber.on('error', (error: Error) => options.onError(error, 'subscriber'));
     // ioredis subscribes again by itself after a reconnect.
-    this.subscriber.subscribe(options.channel).catch((error: unknown) => options.onError(toError(error), 'subscriber'));
-    this.subscriber.on('message', (channel: string, appId: string) => {
+    subscriber.subscribe(options.channel).catch((error: unknown) => options.onError(toError(error), 'subscriber'));
+    subscriber.on('message', (channel: string, appId: string) => {
       if (channel === options.channel) {
         this.emitter.emit(appId);
       }
     });
+    this.subscriber = subscriber;
   }
 
   publish(appId: string): void {
@@ -91,7 +98,7 @@ export class RedisMessageNotifier implements MessageNotifier {
 
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
-    await Promise.all([closeConnection(this.publisher), closeConnection(this.subscriber)]);
+    await Promise.all([closeConnection(this.publisher), this.subscriber ? closeConnection(this.subscriber) : undefined]);
   }
 }
 

@@ -26,7 +26,7 @@ test('redis notifier reaches subscribers in another notifier', async (context) =
   }
   const channel = `${uniquePrefix()}message-accepted`;
   const errors: Error[] = [];
-  const options = { url: testRedisUrl, channel, onError: (error: Error) => errors.push(error) };
+  const options = { url: testRedisUrl, channel, listen: true, onError: (error: Error) => errors.push(error) };
   const accepting = new RedisMessageNotifier(options);
   const reading = new RedisMessageNotifier(options);
   context.after(() => Promise.all([accepting.close(), reading.close()]));
