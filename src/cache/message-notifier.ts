@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
  */
 export interface MessageNotifier {
   readonly driver: 'memory' | 'redis';
-  /** Tells every reader of the application that a message was committed. Never throws. */
+  /** Tells every reader of the application that a message was committed. Publishing failures are reported, not thrown. */
   publish(appId: string): void;
   /** Calls `listener` on each notice for the application until the returned function is called. */
   subscribe(appId: string, listener: () => void): () => void;
