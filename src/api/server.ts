@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
@@ -10,6 +11,7 @@ import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerPortalRoutes } from './routes/portal.js';
@@ -31,6 +33,8 @@ export interface ServerOptions {
   clock: () => number;
   /** Folder of the portal's production build; the package's own `dist/portal` by default. */
   portalDirectory?: string;
+  /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
+  streamHeartbeatMs: number;
 }
 
 /** Builds the HTTP server with every route; the caller decides where it listens. */
@@ -63,6 +67,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerEndpointRoutes(table, options.services);
   registerDeliveryHealthRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
+  registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
   registerPortalRoutes(table, options.services, options.store);
   registerSystemRoutes(table, {
@@ -75,6 +80,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   registerPortal(app, options.portalDirectory ?? defaultPortalDirectory, options.logger);
+  registerDocsUi(app);
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   // Readiness means "can accept messages", which needs only the store: with the queue

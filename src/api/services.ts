@@ -3,6 +3,7 @@ import type { AttemptQueryService } from '../core/attempts.js';
 import type { EndpointService } from '../core/endpoints.js';
 import type { ExampleMessageService } from '../core/example-messages.js';
 import type { EventTypeService } from '../core/event-types.js';
+import type { MessageStreamService } from '../core/message-stream.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
 import type { OperationalWebhookService } from '../core/operational-webhooks.js';
@@ -15,6 +16,7 @@ export interface ApiServices {
   eventTypes: EventTypeService;
   endpoints: EndpointService;
   messages: MessageService;
+  stream: MessageStreamService;
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;

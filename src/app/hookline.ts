@@ -12,6 +12,7 @@ import { EndpointService } from '../core/endpoints.js';
 import { EventTypeService } from '../core/event-types.js';
 import { ExampleMessageService } from '../core/example-messages.js';
 import { createFanOutHandler } from '../core/fan-out.js';
+import { MessageStreamService } from '../core/message-stream.js';
 import { MessageService } from '../core/messages.js';
 import { OperationalWebhookService } from '../core/operational-webhooks.js';
 import { RecoverySweep } from '../core/recovery-sweep.js';
@@ -28,6 +29,7 @@ import type { Consumer } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminToken } from './admin-token.js';
+import { openMessageNotifier } from './open-notifier.js';
 import { modeOf, openQueue } from './open-queue.js';
 import { describeStore, openStore, storeDialect } from './open-store.js';
 import { version } from './version.js';
@@ -82,11 +84,17 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     throw error;
   }
   const { queue, state } = opened;
+  // API processes accept messages and serve the pull API; workers create operational
+  // webhook messages, so they publish notices too but have no readers to wake.
+  const notifier = openMessageNotifier(config, logger, roles.api);
 
   const applications = new ApplicationService(store, clock);
   const eventTypes = new EventTypeService(store, clock);
   const endpoints = new EndpointService(store, applications, clock);
-  const messages = new MessageService(store, queue, applications, clock);
+  const messages = new MessageService(store, queue, applications, clock, notifier);
+  const stream = roles.api
+    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 5_000, releaseCheckMs: 25 })
+    : undefined;
   const operationalWebhooks = new OperationalWebhookService(
     store,
     applications,
@@ -117,6 +125,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     eventTypes,
     endpoints,
     messages,
+    // Worker-only processes build no server, so nothing reads this service there.
+    stream: stream as MessageStreamService,
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
@@ -216,6 +226,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       version,
       publicUrl: () => config.publicUrl ?? url ?? `http://${config.host}:${config.port}`,
       clock,
+      streamHeartbeatMs: config.streamHeartbeat,
     });
     let address: string;
     try {
@@ -226,6 +237,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       await sweep?.stop();
       await queue.close(0);
       await state.close();
+      await notifier.close();
       await sender.close();
       await store.destroy();
       throw error;
@@ -239,6 +251,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   let closing: Promise<void> | undefined;
   const close = async () => {
     logger.info('Shutting down: no new requests or jobs are taken');
+    // Long polls and event streams end now; their clients resume from the last position.
+    stream?.close();
     // The server and the consumers stop together, so the shutdown timeout bounds both.
     await Promise.all([
       server ? closeServer(server, config.shutdownTimeout, logger) : undefined,
@@ -247,6 +261,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     await sweep?.stop();
     await queue.close(config.shutdownTimeout);
     await state.close();
+    await notifier.close();
     await sender.close();
     await store.destroy();
     logger.info('Shutdown complete');

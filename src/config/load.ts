@@ -35,6 +35,7 @@ export interface Config {
   breakerMaxCooldown: number;
   maxRetryAfter: number;
   endpointConcurrency: number | undefined;
+  streamHeartbeat: number;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */

@@ -429,6 +429,14 @@ export const settings = {
       'Attempts that one process runs at the same time to an endpoint whose latest attempt there timed out. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a hanging endpoint never takes every slot. Endpoints that answer, even with errors, are not capped. Defaults to half of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
     parse: parseInteger(1, 10_000),
   }),
+  streamHeartbeat: setting({
+    name: 'HOOKLINE_STREAM_HEARTBEAT',
+    unit: 'duration',
+    defaultText: '15s',
+    description:
+      'Maximum silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
+    parse: parseDurationBetween(100, 300_000),
+  }),
 } as const;
 
 export type Settings = typeof settings;

@@ -4,6 +4,7 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
+import { messageStreamMigration } from './migrations/0007-message-stream.js';
 import type { Database } from './schema.js';
 
 /** Lists every migration in the order it is applied. Names are stored, so they never change. */
@@ -13,6 +14,7 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0002-outbox', outboxMigration(dialect)],
     ['0003-recovery-indexes', recoveryMigration()],
     ['0004-endpoint-health', endpointHealthMigration()],
+    ['0007-message-stream', messageStreamMigration(dialect)],
   ];
 }
 

@@ -87,6 +87,10 @@ export interface MessageTable {
   created_at: number;
   /** 1 once fan-out created the message's deliveries. */
   fanned_out: Generated<number>;
+  /** SQLite only: position in the application's stream, in commit order, set by a trigger. */
+  stream_seq: Generated<number | null>;
+  /** PostgreSQL only: id of the transaction that inserted the message (xid8, as text). */
+  stream_xid: Generated<string>;
 }
 
 export interface DeliveryTable {

@@ -7,6 +7,7 @@ import { EndpointHealthRepository } from './repositories/endpoint-health.js';
 import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
+import { MessageStreamRepository } from './repositories/message-stream.js';
 import { MessageRepository } from './repositories/messages.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
@@ -21,6 +22,7 @@ export interface Store {
   readonly eventTypes: EventTypeRepository;
   readonly endpoints: EndpointRepository;
   readonly messages: MessageRepository;
+  readonly messageStream: MessageStreamRepository;
   readonly deliveries: DeliveryRepository;
   readonly attempts: AttemptRepository;
   readonly tokens: TokenRepository;
@@ -44,6 +46,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect, options: Sto
     eventTypes: new EventTypeRepository(db),
     endpoints: new EndpointRepository(db, options.cipher),
     messages: new MessageRepository(db),
+    messageStream: new MessageStreamRepository(db, dialect),
     deliveries: new DeliveryRepository(db),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),

@@ -37,6 +37,7 @@ const expectedDefaults: Config = {
   breakerMaxCooldown: 600_000,
   maxRetryAfter: 3_600_000,
   endpointConcurrency: undefined,
+  streamHeartbeat: 15_000,
 };
 
 // Encryption keys of the tests: counting bytes, obviously not real keys.
@@ -108,6 +109,8 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_ENCRYPTION_KEY: hexKey }, 'encryptionKey', [Buffer.from(hexKey, 'hex')]],
   [{ HOOKLINE_ENCRYPTION_KEY: base64Key }, 'encryptionKey', [Buffer.from(base64Key, 'base64')]],
   [{ HOOKLINE_ENCRYPTION_KEY: ` ${base64Key} , ${hexKey}` }, 'encryptionKey', [Buffer.from(base64Key, 'base64'), Buffer.from(hexKey, 'hex')]],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '100ms' }, 'streamHeartbeat', 100],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '5m' }, 'streamHeartbeat', 300_000],
 ];
 
 /** Rejected values, each of which must stop start-up with an error naming its variable. */
@@ -171,6 +174,9 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_ENCRYPTION_KEY', Buffer.alloc(16, 7).toString('base64')],
   ['HOOKLINE_ENCRYPTION_KEY', `${hexKey},${hexKey}`],
   ['HOOKLINE_ENCRYPTION_KEY', ','],
+  ['HOOKLINE_STREAM_HEARTBEAT', '99ms'],
+  ['HOOKLINE_STREAM_HEARTBEAT', '6m'],
+  ['HOOKLINE_STREAM_HEARTBEAT', 'often'],
 ];
 
 /** Calls loadConfig and returns the ConfigError it must throw. */
