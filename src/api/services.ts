@@ -4,6 +4,9 @@ import type { EndpointService } from '../core/endpoints.js';
 import type { EventTypeService } from '../core/event-types.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
+import type { ContentService } from '../core/retention.js';
+import type { StatisticsService } from '../core/statistics.js';
+import type { SystemOverviewService } from '../core/system-overview.js';
 import type { WorkshopService } from '../core/workshop.js';
 
 /** The domain services that the routes call. */
@@ -15,10 +18,23 @@ export interface ApiServices {
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;
+  statistics: StatisticsService;
+  overview: SystemOverviewService;
+  content: ContentService;
 }
 
 /** Checks of the services behind the API, for the health route. */
 export interface HealthCheck {
   name: 'database' | 'queue' | 'cache';
+  check(): Promise<void>;
+}
+
+/**
+ * One check of /readyz. A `required` check that fails makes the process not ready (503);
+ * an optional one is reported as `degraded` and the process stays ready.
+ */
+export interface ReadinessCheck {
+  name: string;
+  required: boolean;
   check(): Promise<void>;
 }

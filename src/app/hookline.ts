@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildServer } from '../api/server.js';
-import type { ApiServices, HealthCheck } from '../api/services.js';
+import type { ApiServices, HealthCheck, ReadinessCheck } from '../api/services.js';
 import type { Config } from '../config/load.js';
 import { ApplicationService } from '../core/applications.js';
 import { AttemptQueryService } from '../core/attempts.js';
@@ -14,10 +14,18 @@ import { createFanOutHandler } from '../core/fan-out.js';
 import { MessageService } from '../core/messages.js';
 import { RecoverySweep } from '../core/recovery-sweep.js';
 import { RedeliveryService } from '../core/redelivery.js';
+import { StatisticsRecorder } from '../core/attempt-statistics.js';
+import { ContentService, RetentionJob } from '../core/retention.js';
+import { StatisticsService } from '../core/statistics.js';
+import { SystemOverviewService } from '../core/system-overview.js';
 import { workshopCatalog, WorkshopService } from '../core/workshop.js';
 import { createAttemptHandler } from '../delivery/attempt-handler.js';
 import { createWebhookSender, type LookupAllFunction } from '../delivery/http-sender.js';
+import type { AttemptObserver } from '../observability/attempt-events.js';
 import type { Logger } from '../observability/logger.js';
+import { HooklineMetrics } from '../observability/metrics.js';
+import { startTracing, tracingAttemptObserver, withSpan } from '../observability/tracing.js';
+import { pendingMigrations } from '../store/migrate.js';
 import type { Consumer } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import type { Store } from '../store/store.js';
@@ -47,6 +55,12 @@ export interface Hookline {
   server: FastifyInstance | undefined;
   /** `http://host:port` the API listens on, when it runs. */
   url: string | undefined;
+  /** Prometheus metrics of this process, when HOOKLINE_METRICS is on. */
+  metrics: HooklineMetrics | undefined;
+  /** The statistics recorder, when HOOKLINE_STATS is on and the process runs workers. */
+  statistics: StatisticsRecorder | undefined;
+  /** The retention job, when the process runs workers. */
+  retention: RetentionJob | undefined;
   /** Stops taking work, lets in-flight attempts finish within the shutdown timeout, and closes everything. */
   close(): Promise<void>;
 }
@@ -77,10 +91,22 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   }
   const { queue, state } = opened;
 
+  const tracing = await startTracing({ serviceName: 'hookline', version, environment: process.env });
+  if (tracing.enabled) {
+    logger.info('Tracing on: spans are exported to the OTLP endpoint named by OTEL_EXPORTER_OTLP_ENDPOINT');
+  }
+
   const applications = new ApplicationService(store, clock);
   const eventTypes = new EventTypeService(store, clock);
   const endpoints = new EndpointService(store, applications, clock);
-  const messages = new MessageService(store, queue, applications, clock);
+  const overview = new SystemOverviewService({ store, queue, mode, version, clock });
+  const metrics = config.metrics
+    ? new HooklineMetrics({
+        readGauges: () => overview.overview(),
+        onGaugeError: (error) => logger.warn({ err: error }, 'Reading the queue and store gauges for /metrics failed'),
+      })
+    : undefined;
+  const messages = new MessageService(store, queue, applications, clock, metrics ? (message) => metrics.messageAccepted(message.eventType) : undefined);
   const services: ApiServices = {
     applications,
     eventTypes,
@@ -89,6 +115,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
+    statistics: new StatisticsService(store, applications, endpoints, clock),
+    overview,
+    content: new ContentService(store, messages),
   };
   await eventTypes.seed(workshopCatalog);
 
@@ -105,27 +134,54 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     allowedCidrs,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
+  const statistics =
+    roles.worker && config.stats ? new StatisticsRecorder({ store, logger: logger.child({ component: 'statistics' }), flushIntervalMs: 1_000 }) : undefined;
+  statistics?.start();
+  const observers: AttemptObserver[] = [metrics, statistics, tracing.enabled ? tracingAttemptObserver : undefined].filter(
+    (observer) => observer !== undefined,
+  );
+
   if (roles.worker) {
+    const fanOut = createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' }));
     consumers.push(
-      queue.consume<FanOutJob>('events', createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' })), {
-        concurrency: 4,
-      }),
+      queue.consume<FanOutJob>(
+        'events',
+        (job, signal) => withSpan('fan-out', { 'hookline.msg_id': job.data.msgId }, () => fanOut(job, signal), { parent: job.data.trace }),
+        { concurrency: 4 },
+      ),
     );
+    const attempt = createAttemptHandler({
+      store,
+      sender,
+      logger: logger.child({ component: 'delivery' }),
+      retrySchedule: config.retrySchedule,
+      userAgent: `Hookline/${version}`,
+      clock,
+      observers,
+    });
     consumers.push(
       queue.consume<DeliveryJob>(
         'webhooks',
-        createAttemptHandler({
-          store,
-          sender,
-          logger: logger.child({ component: 'delivery' }),
-          retrySchedule: config.retrySchedule,
-          userAgent: `Hookline/${version}`,
-          clock,
-        }),
+        (job, signal) =>
+          withSpan('delivery attempt', { 'hookline.delivery_id': job.data.deliveryId, 'hookline.job_attempt': job.attempts }, () => attempt(job, signal), {
+            parent: job.data.trace,
+          }),
         { concurrency: config.workerConcurrency },
       ),
     );
   }
+
+  const retention = roles.worker
+    ? new RetentionJob({
+        store,
+        state,
+        logger: logger.child({ component: 'retention' }),
+        clock,
+        retentionDays: config.retentionDays,
+        intervalMs: config.retentionInterval,
+      })
+    : undefined;
+  retention?.start();
 
   // A queue outside the database can lose jobs. The store still records every unfinished
   // fan-out and delivery, so workers sweep for overdue ones and queue them again.
@@ -157,10 +213,29 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       { name: 'queue', check: async () => void (await queue.counts('webhooks')) },
       { name: 'cache', check: () => state.ping() },
     ];
+    // An API process is ready while it can store messages: the store must respond and be
+    // migrated. The BullMQ queue is optional for readiness, because messages wait in the
+    // outbox while Redis is down; the embedded queue lives in the store.
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', required: true, check: async () => void (await sql`select 1`.execute(db)) },
+      {
+        name: 'migrations',
+        required: true,
+        check: async () => {
+          const pending = await pendingMigrations(db, store.dialect);
+          if (pending.length > 0) {
+            throw new Error(`Migrations not applied: ${pending.join(', ')}`);
+          }
+        },
+      },
+      { name: 'queue', required: queue.driver === 'embedded', check: async () => void (await queue.counts('webhooks')) },
+    ];
     server = buildServer({
       services,
       store,
       checks,
+      readiness,
+      metrics,
       logger,
       adminToken: admin.token,
       bodyLimit: config.maxPayloadSize,
@@ -175,6 +250,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       // The consumers already run: stop them and release the store before failing.
       await Promise.all(consumers.map((consumer) => consumer.close(0)));
       await sweep?.stop();
+      await retention?.stop();
+      await statistics?.close();
+      await tracing.shutdown();
       await queue.close(0);
       await state.close();
       await sender.close();
@@ -196,9 +274,13 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       ...consumers.map((consumer) => consumer.close(config.shutdownTimeout)),
     ]);
     await sweep?.stop();
+    await retention?.stop();
+    // The attempts that finished during the shutdown are counted before the store closes.
+    await statistics?.close();
     await queue.close(config.shutdownTimeout);
     await state.close();
     await sender.close();
+    await tracing.shutdown();
     await store.destroy();
     logger.info('Shutdown complete');
   };
@@ -207,6 +289,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     store,
     server,
     url,
+    metrics,
+    statistics,
+    retention,
     close: () => (closing ??= close()),
   };
 }

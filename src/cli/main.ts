@@ -4,7 +4,7 @@ import { startHookline, type Roles } from '../app/hookline.js';
 import { migrateStore } from '../app/migrate.js';
 import { version } from '../app/version.js';
 import { ConfigError, loadConfig, type Config } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, flushLogger } from '../observability/logger.js';
 
 const usage = `Usage: hookline <command> [options]
 
@@ -40,7 +40,7 @@ function integerOption(name: string, text: string | undefined, minimum: number, 
 }
 
 async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, file: config.logFile });
   const hookline = await startHookline({ config, logger, roles });
 
   let signals = 0;
@@ -48,13 +48,18 @@ async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
     signals += 1;
     if (signals > 1) {
       logger.warn({ signal }, 'Second signal received; exiting without waiting');
+      flushLogger(logger);
       process.exit(1);
     }
     logger.info({ signal }, 'Signal received');
     hookline.close().then(
-      () => process.exit(0),
+      () => {
+        flushLogger(logger);
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'Shutdown failed');
+        flushLogger(logger);
         process.exit(1);
       },
     );

@@ -1,4 +1,4 @@
-import { settings, type LogLevel, type Setting } from './schema.js';
+import { settings, type LogFormat, type LogLevel, type Setting } from './schema.js';
 
 /** The validated, frozen configuration that every module receives its part of. */
 export interface Config {
@@ -26,6 +26,12 @@ export interface Config {
   publicUrl: string | undefined;
   shutdownTimeout: number;
   devAllowLoopback: boolean;
+  logFormat: LogFormat | undefined;
+  logFile: string | undefined;
+  retentionDays: number;
+  retentionInterval: number;
+  metrics: boolean;
+  stats: boolean;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */

@@ -1,3 +1,4 @@
+import { currentTraceCarrier } from '../observability/tracing.js';
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
@@ -15,8 +16,18 @@ export interface MessageInput {
   eventId?: string | null | undefined;
   channels?: string[] | null | undefined;
   tags?: string[] | null | undefined;
+  /** Days to keep the payload, shortening HOOKLINE_RETENTION_DAYS for this message. */
+  payloadRetentionPeriod?: number | null | undefined;
   /** Creates the application when the one named in the path does not exist. */
   application?: ApplicationInput | null | undefined;
+}
+
+const dayMs = 86_400_000;
+
+/** Adds the active trace context to job data while tracing is on. */
+function withTrace<T extends object>(data: T): T & { trace?: Record<string, string> } {
+  const trace = currentTraceCarrier();
+  return trace === undefined ? data : { ...data, trace };
 }
 
 export class MessageService {
@@ -25,6 +36,8 @@ export class MessageService {
     private readonly queue: Queue,
     private readonly applications: ApplicationService,
     private readonly clock: Clock,
+    /** Called with each message once it is stored, such as to count it in the metrics. */
+    private readonly onAccepted?: (message: Message) => void,
   ) {}
 
   /**
@@ -50,12 +63,13 @@ export class MessageService {
       channels: input.channels && input.channels.length > 0 ? input.channels : null,
       tags: input.tags && input.tags.length > 0 ? input.tags : null,
       createdAt: now,
+      payloadExpiresAt: input.payloadRetentionPeriod ? now + input.payloadRetentionPeriod * dayMs : null,
     };
 
     try {
       await this.store.db.transaction().execute(async (transaction) => {
         await this.store.messages.insert(message, transaction);
-        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: { msgId: message.id } }]);
+        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: withTrace({ msgId: message.id }) }]);
       });
     } catch (error) {
       if (input.eventId && isUniqueViolation(error)) {
@@ -64,6 +78,7 @@ export class MessageService {
       throw error;
     }
     this.queue.notify('events');
+    this.onAccepted?.(message);
     return message;
   }
 

@@ -1,3 +1,4 @@
+import type { AttemptFinishedEvent, AttemptObserver } from '../observability/attempt-events.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobHandler } from '../queue/contract.js';
 import type { DeliveryJob } from '../queue/jobs.js';
@@ -25,6 +26,8 @@ export interface AttemptHandlerOptions {
   retrySchedule: readonly number[];
   userAgent: string;
   clock: () => number;
+  /** Told about every attempt once it is recorded: metrics, statistics. */
+  observers?: readonly AttemptObserver[];
 }
 
 /** State in which a finished attempt leaves its delivery. */
@@ -91,6 +94,19 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       },
       'Attempt finished',
     );
+    await notifyObservers(options, logger, {
+      ...ids,
+      attemptId: attempt.id,
+      eventType: message.eventType,
+      statusCode: attempt.responseStatusCode,
+      durationMs: attempt.responseDurationMs,
+      outcome: attempt.status === DeliveryStatus.success ? 'success' : 'fail',
+      attemptNumber: delivery.attemptCount + 1,
+      nextAttemptAt: decision.nextAttemptAt,
+      acceptedAt: message.createdAt,
+      startedAt: attempt.createdAt,
+      manual: attempt.triggerType === TriggerType.manual,
+    });
 
     return decision.nextAttemptAt === null ? undefined : { retryAt: decision.nextAttemptAt };
   };
@@ -167,6 +183,20 @@ async function recordAttempt(store: Store, delivery: Delivery, attempt: Attempt,
       .where('id', '=', delivery.id)
       .execute();
   });
+}
+
+/**
+ * Tells each observer about a recorded attempt. The attempt is committed, so a fault here
+ * must not fail the job: the queue would run it again and send the webhook twice.
+ */
+async function notifyObservers(options: AttemptHandlerOptions, logger: Logger, event: AttemptFinishedEvent): Promise<void> {
+  for (const observer of options.observers ?? []) {
+    try {
+      await observer.attemptFinished(event);
+    } catch (error) {
+      logger.error({ appId: event.appId, endpointId: event.endpointId, msgId: event.msgId, attemptId: event.attemptId, err: error }, 'An attempt observer failed');
+    }
+  }
 }
 
 function safeHost(url: string): string {

@@ -150,6 +150,19 @@ export class BullmqJobWriter {
     return { waiting, delayed, active: counts.active ?? 0 };
   }
 
+  /**
+   * Returns when the oldest job of the wait list became due: its creation time plus its
+   * delay. BullMQ pushes new jobs at the head of the list, so the oldest is at the tail.
+   */
+  async oldestWaitingDueAt(): Promise<number | null> {
+    await whenConnected(this.settings.redis);
+    const [oldest] = await this.settings.queue.getJobs(['wait'], 0, 0, true);
+    if (oldest === undefined) {
+      return null;
+    }
+    return oldest.timestamp + (oldest.delay ?? 0);
+  }
+
   private async addBatch(jobs: QueuedJob[]): Promise<void> {
     const { queue } = this.settings;
     const existing = await this.findExisting(jobs);

@@ -3,6 +3,7 @@ import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
+import { observabilityMigration } from './migrations/0006-observability.js';
 import type { Database } from './schema.js';
 
 /** Lists every migration in the order it is applied. Names are stored, so they never change. */
@@ -11,6 +12,7 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0001-initial', initialMigration(dialect)],
     ['0002-outbox', outboxMigration(dialect)],
     ['0003-recovery-indexes', recoveryMigration()],
+    ['0006-observability', observabilityMigration()],
   ];
 }
 
@@ -63,4 +65,13 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
       throw new Error(`Migration${failedName} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   });
+}
+
+/** Returns the names of the migrations that the database has not applied, for readiness checks. */
+export async function pendingMigrations(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  const rows = await sql<{ name: string }>`select name from hookline_migration`.execute(db);
+  const applied = new Set(rows.rows.map((row) => row.name));
+  return migrationsFor(dialect)
+    .map(([name]) => name)
+    .filter((name) => !applied.has(name));
 }

@@ -17,6 +17,8 @@ export interface Database {
   job: JobTable;
   trap: TrapTable;
   outbox: OutboxTable;
+  attempt_stat: AttemptStatTable;
+  retention_progress: RetentionProgressTable;
 }
 
 export interface ApplicationTable {
@@ -86,6 +88,8 @@ export interface MessageTable {
   created_at: number;
   /** 1 once fan-out created the message's deliveries. */
   fanned_out: Generated<number>;
+  /** When the message's own payloadRetentionPeriod ends, or null when only HOOKLINE_RETENTION_DAYS applies. */
+  payload_expires_at: number | null;
 }
 
 export interface DeliveryTable {
@@ -181,4 +185,40 @@ export interface OutboxTable {
   data: string;
   run_at: number;
   created_at: number;
+}
+
+/**
+ * Attempt counts of one endpoint in one time bucket. `granularity` is `minute`, `hour` or
+ * `day`, and `bucket_start` is the bucket's first millisecond (UTC). `lat_0` … `lat_11`
+ * count the attempts whose duration fell in each bin of `latencyBinBounds`.
+ */
+export interface AttemptStatTable {
+  endpoint_id: string;
+  granularity: string;
+  bucket_start: number;
+  app_id: string;
+  success: number;
+  fail: number;
+  lat_0: number;
+  lat_1: number;
+  lat_2: number;
+  lat_3: number;
+  lat_4: number;
+  lat_5: number;
+  lat_6: number;
+  lat_7: number;
+  lat_8: number;
+  lat_9: number;
+  lat_10: number;
+  lat_11: number;
+}
+
+/**
+ * How far each step of the retention job got: the time (or expiry) and id of the last row
+ * it handled, in the order of the index that the step walks.
+ */
+export interface RetentionProgressTable {
+  name: string;
+  position: number;
+  last_id: string;
 }

@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { ApplicationRepository } from './repositories/applications.js';
+import { AttemptStatRepository } from './repositories/attempt-stats.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
 import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
 import { MessageRepository } from './repositories/messages.js';
+import { RetentionRepository } from './repositories/retention.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
@@ -24,6 +26,8 @@ export interface Store {
   readonly tokens: TokenRepository;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly traps: TrapRepository;
+  readonly attemptStats: AttemptStatRepository;
+  readonly retention: RetentionRepository;
   /** Closes the connections. */
   destroy(): Promise<void>;
 }
@@ -41,6 +45,8 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     tokens: new TokenRepository(db),
     idempotencyKeys: new IdempotencyKeyRepository(db),
     traps: new TrapRepository(db),
+    attemptStats: new AttemptStatRepository(db),
+    retention: new RetentionRepository(db, dialect),
     destroy: () => db.destroy(),
   };
 }
