@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import {
   bucketStart,
   latencyQuantile,
@@ -6,7 +5,6 @@ import {
   type StatGranularity,
   type StatTotals,
 } from '../store/repositories/attempt-stats.js';
-import { DeliveryStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
@@ -18,9 +16,6 @@ export const maxSeriesBuckets = 2_000;
 
 /** Buckets a time series has when the request gives no `since`. */
 const defaultSeriesBuckets = 24;
-
-/** Window of the endpoint statistics in Svix's shape when the request gives no `since`. */
-const defaultStatsWindowMs = 28 * 86_400_000;
 
 export interface SeriesPoint {
   start: string;
@@ -44,15 +39,6 @@ export interface EndpointRanking {
   successRate: number | null;
   p50Ms: number | null;
   p95Ms: number | null;
-}
-
-/** Deliveries of an endpoint by status, in Svix's EndpointStats shape. */
-export interface EndpointStats {
-  success: number;
-  pending: number;
-  sending: number;
-  fail: number;
-  canceled: number;
 }
 
 export interface SeriesRequest {
@@ -138,31 +124,6 @@ export class StatisticsService {
       }),
     );
     return rows.sort((a, b) => b.fail - a.fail || (a.successRate ?? 1) - (b.successRate ?? 1) || a.endpointId.localeCompare(b.endpointId));
-  }
-
-  /** Deliveries of one endpoint created from `since` (default 28 days ago) to `until`, by status. */
-  async endpointStats(app: string, endpoint: string, since?: number, until?: number): Promise<EndpointStats> {
-    const found = await this.endpoints.get(app, endpoint);
-    const to = until ?? this.clock();
-    const from = since ?? to - defaultStatsWindowMs;
-    checkRange(from, to);
-
-    const rows = await this.store.db
-      .selectFrom('delivery')
-      .select(['status', sql<number | string>`count(*)`.as('count')])
-      .where('endpoint_id', '=', found.id)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', to)
-      .groupBy('status')
-      .execute();
-    const count = (status: number) => Number(rows.find((row) => row.status === status)?.count ?? 0);
-    return {
-      success: count(DeliveryStatus.success),
-      pending: count(DeliveryStatus.pending),
-      sending: count(DeliveryStatus.sending),
-      fail: count(DeliveryStatus.fail),
-      canceled: 0,
-    };
   }
 
   private async resolveScope(app: string | undefined, endpoint: string | undefined): Promise<{ appId?: string; endpointId?: string }> {

@@ -32,6 +32,7 @@ export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
   mode: 'embedded' | 'scaled' = 'embedded',
+  extra: { clock?: () => number } = {},
 ): Promise<TestHookline> {
   const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
@@ -66,7 +67,7 @@ export async function startTestHookline(
     },
   });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination });
-  const hookline = await startHookline({ config, logger, roles });
+  const hookline = await startHookline({ config, logger, roles, ...(extra.clock ? { clock: extra.clock } : {}) });
   const url = hookline.url ?? '';
 
   return {

@@ -28,13 +28,6 @@ const rankingOut = z.object({
     }),
   ),
 });
-const endpointStatsOut = z.object({
-  success: z.number().int(),
-  pending: z.number().int(),
-  sending: z.number().int(),
-  fail: z.number().int(),
-  canceled: z.number().int(),
-});
 const queueOut = z.object({
   name: z.string(),
   waiting: z.number().int(),
@@ -52,7 +45,7 @@ const overviewOut = z.object({
   throughput: z.object({ acceptedLastMinute: z.number().int(), attemptsLastMinute: z.number().int() }),
 });
 
-/** Statistics for charts and rankings, Svix's endpoint statistics, and the system overview. */
+/** Statistics for charts and rankings, the system overview, and the expunge routes. */
 export function registerStatisticsRoutes(table: RouteTable, services: ApiServices): void {
   table.define({
     method: 'GET',
@@ -107,20 +100,6 @@ export function registerStatisticsRoutes(table: RouteTable, services: ApiService
     status: 200,
     response: rankingOut,
     handler: async ({ query }) => ({ data: await services.statistics.ranking({ since: query.since, until: query.until }) }),
-  });
-
-  table.define({
-    method: 'GET',
-    url: '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
-    operationId: 'v1.endpoint.get-stats',
-    summary: 'Deliveries of an endpoint by status, created from since (default 28 days ago) to until',
-    tag: 'Endpoint',
-    access: 'application',
-    params: z.object({ app_id: pathIdentifier, endpoint_id: pathIdentifier }),
-    query: rangeQuery,
-    status: 200,
-    response: endpointStatsOut,
-    handler: ({ params, query }) => services.statistics.endpointStats(params.app_id, params.endpoint_id, query.since, query.until),
   });
 
   table.define({
