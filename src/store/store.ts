@@ -8,7 +8,7 @@ import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
 import { MessageRepository } from './repositories/messages.js';
-import { RetentionRepository } from './repositories/retention.js';
+import { RetentionRepository, type SqlitePragmas } from './repositories/retention.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
@@ -32,7 +32,8 @@ export interface Store {
   destroy(): Promise<void>;
 }
 
-export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+/** `sqlite` is the better-sqlite3 connection under `db`, which the retention job uses to shrink the file. */
+export function createStore(db: Kysely<Database>, dialect: Dialect, sqlite?: SqlitePragmas): Store {
   return {
     db,
     dialect,
@@ -46,7 +47,7 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     idempotencyKeys: new IdempotencyKeyRepository(db),
     traps: new TrapRepository(db),
     attemptStats: new AttemptStatRepository(db),
-    retention: new RetentionRepository(db, dialect),
+    retention: new RetentionRepository(db, dialect, sqlite),
     destroy: () => db.destroy(),
   };
 }

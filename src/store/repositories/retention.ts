@@ -5,6 +5,11 @@ import type { Database } from '../schema.js';
 /** Payload stored in place of an expunged one: Svix returns an expunged payload as `{}`. */
 export const expungedPayload = Buffer.from('{}', 'utf8');
 
+/** The part of a better-sqlite3 connection that shrinks the file. */
+export interface SqlitePragmas {
+  pragma(source: string): unknown;
+}
+
 /** Steps of the retention job, each walking one index in order. */
 export type RetentionStep = 'message-created' | 'message-expiry' | 'attempt-created';
 
@@ -21,9 +26,15 @@ const start: Position = { position: -1, lastId: '' };
  * `retention_progress`, so a batch reads only rows that it changes.
  */
 export class RetentionRepository {
+  /**
+   * `sqlite` is the better-sqlite3 connection under `db`. Incremental vacuum frees one page
+   * per step of its statement, and Kysely runs a statement that returns no rows with a single
+   * step, so the vacuum goes through better-sqlite3's pragma(), which steps to the end.
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    private readonly sqlite?: SqlitePragmas,
   ) {}
 
   /**
@@ -132,11 +143,15 @@ export class RetentionRepository {
    * where autovacuum reuses the space of updated and deleted rows.
    */
   async shrinkFile(pages: number): Promise<void> {
-    if (this.dialect !== 'sqlite') {
+    const sqlite = this.sqlite;
+    if (this.dialect !== 'sqlite' || sqlite === undefined) {
       return;
     }
-    await sql`pragma incremental_vacuum(${sql.raw(String(Math.max(1, Math.floor(pages))))})`.execute(this.db);
-    await sql`pragma wal_checkpoint(truncate)`.execute(this.db);
+    // Holding Kysely's only connection keeps other queries, and their transactions, out meanwhile.
+    await this.db.connection().execute(async () => {
+      sqlite.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      sqlite.pragma('wal_checkpoint(truncate)');
+    });
   }
 
   /** Tells whether the SQLite file can shrink by incremental vacuum (auto_vacuum = incremental). */
