@@ -70,7 +70,7 @@ export function createLogger(settings: LoggerSettings): Logger {
         sync: true,
         ...(settings.destination ? { destination: settings.destination } : {}),
       })
-    : ((settings.destination as DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
+    : ((settings.destination as DestinationStream | undefined) ?? pino.destination(1));
 
   const streams: StreamEntry[] = [{ level: 'trace', stream: primary }];
   if (settings.file !== undefined) {
