@@ -76,19 +76,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     clock: options.clock,
   });
 
-  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
-    const report = await runReadinessChecks(options.readiness, request.log);
-    return reply.status(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
-  });
-
-  const metrics = options.metrics;
-  if (metrics) {
-    app.get('/metrics', { config: { access: 'public' } }, async (_request, reply) => {
-      const rendered = await metrics.render();
-      return reply.type(rendered.contentType).send(rendered.body);
-    });
-  }
+  registerProbeRoutes(app, options.readiness, options.metrics);
 
   return app;
 }
@@ -142,4 +130,31 @@ async function runReadinessChecks(
     }
   }
   return { ready, checks: report };
+}
+
+/**
+ * Registers /healthz (the process runs), /readyz (see ReadinessCheck) and, with metrics on,
+ * /metrics. None needs a token, so orchestrators and Prometheus can call them.
+ */
+export function registerProbeRoutes(app: FastifyInstance, readiness: ReadinessCheck[], metrics: HooklineMetrics | undefined): void {
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
+    const report = await runReadinessChecks(readiness, request.log);
+    return reply.status(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
+  });
+
+  if (metrics) {
+    app.get('/metrics', { config: { access: 'public' } }, async (_request, reply) => {
+      const rendered = await metrics.render();
+      return reply.type(rendered.contentType).send(rendered.body);
+    });
+  }
+}
+
+/** Builds the HTTP server of a worker process: only the probes and the metrics, on a port of its own. */
+export function buildProbeServer(options: { logger: Logger; readiness: ReadinessCheck[]; metrics?: HooklineMetrics | undefined }): FastifyInstance {
+  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, requestIdHeader: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+  registerRequestObservers(app, options.metrics);
+  registerProbeRoutes(app, options.readiness, options.metrics);
+  return app;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { buildServer } from '../api/server.js';
+import { buildProbeServer, buildServer } from '../api/server.js';
 import type { ApiServices, HealthCheck, ReadinessCheck } from '../api/services.js';
 import type { Config } from '../config/load.js';
 import { ApplicationService } from '../core/applications.js';
@@ -51,9 +51,9 @@ export interface HooklineOptions {
 
 export interface Hookline {
   store: Store;
-  /** The HTTP server, when the process runs the API. */
+  /** The HTTP server: the API, or the probes and metrics of a worker with HOOKLINE_WORKER_PORT. */
   server: FastifyInstance | undefined;
-  /** `http://host:port` the API listens on, when it runs. */
+  /** `http://host:port` of that server, when it runs. */
   url: string | undefined;
   /** Prometheus metrics of this process, when HOOKLINE_METRICS is on. */
   metrics: HooklineMetrics | undefined;
@@ -199,6 +199,42 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       : undefined;
   sweep?.start();
 
+  // A process is ready while it can do its work. An API process needs a reachable, migrated
+  // store; Redis is optional for it, because messages wait in the outbox while Redis is down.
+  // A worker-only process needs the queue too. The embedded queue lives in the store.
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', required: true, check: async () => void (await sql`select 1`.execute(db)) },
+    {
+      name: 'migrations',
+      required: true,
+      check: async () => {
+        const pending = await pendingMigrations(db, store.dialect);
+        if (pending.length > 0) {
+          throw new Error(`Migrations not applied: ${pending.join(', ')}`);
+        }
+      },
+    },
+    { name: 'queue', required: queue.driver === 'embedded' || !roles.api, check: async () => void (await queue.counts('webhooks')) },
+  ];
+
+  /** Listens, or stops what already runs and releases the store when listening fails. */
+  const listenOrRelease = async (target: FastifyInstance, host: string, port: number): Promise<string> => {
+    try {
+      return await target.listen({ host, port });
+    } catch (error) {
+      await Promise.all(consumers.map((consumer) => consumer.close(0)));
+      await sweep?.stop();
+      await retention?.stop();
+      await statistics?.close();
+      await tracing.shutdown();
+      await queue.close(0);
+      await state.close();
+      await sender.close();
+      await store.destroy();
+      throw error;
+    }
+  };
+
   let server: FastifyInstance | undefined;
   let url: string | undefined;
   if (roles.api) {
@@ -213,23 +249,6 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       { name: 'queue', check: async () => void (await queue.counts('webhooks')) },
       { name: 'cache', check: () => state.ping() },
     ];
-    // An API process is ready while it can store messages: the store must respond and be
-    // migrated. The BullMQ queue is optional for readiness, because messages wait in the
-    // outbox while Redis is down; the embedded queue lives in the store.
-    const readiness: ReadinessCheck[] = [
-      { name: 'database', required: true, check: async () => void (await sql`select 1`.execute(db)) },
-      {
-        name: 'migrations',
-        required: true,
-        check: async () => {
-          const pending = await pendingMigrations(db, store.dialect);
-          if (pending.length > 0) {
-            throw new Error(`Migrations not applied: ${pending.join(', ')}`);
-          }
-        },
-      },
-      { name: 'queue', required: queue.driver === 'embedded', check: async () => void (await queue.counts('webhooks')) },
-    ];
     server = buildServer({
       services,
       store,
@@ -243,24 +262,12 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       publicUrl: () => config.publicUrl ?? url ?? `http://${config.host}:${config.port}`,
       clock,
     });
-    let address: string;
-    try {
-      address = await server.listen({ host: config.host, port: config.port });
-    } catch (error) {
-      // The consumers already run: stop them and release the store before failing.
-      await Promise.all(consumers.map((consumer) => consumer.close(0)));
-      await sweep?.stop();
-      await retention?.stop();
-      await statistics?.close();
-      await tracing.shutdown();
-      await queue.close(0);
-      await state.close();
-      await sender.close();
-      await store.destroy();
-      throw error;
-    }
-    url = address;
-    logger.info({ url: address, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
+    url = await listenOrRelease(server, config.host, config.port);
+    logger.info({ url, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${url}`);
+  } else if (config.workerPort !== undefined) {
+    server = buildProbeServer({ logger, readiness, metrics });
+    url = await listenOrRelease(server, config.host, config.workerPort);
+    logger.info({ mode, roles, url }, `Hookline ${version} worker started; probes and metrics on ${url}`);
   } else {
     logger.info({ mode, roles }, `Hookline ${version} worker started`);
   }

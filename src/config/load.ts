@@ -32,6 +32,7 @@ export interface Config {
   retentionInterval: number;
   metrics: boolean;
   stats: boolean;
+  workerPort: number | undefined;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */

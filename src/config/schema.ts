@@ -403,6 +403,14 @@ export const settings = {
       'Keep delivery statistics in the store (attempt counts and latency per endpoint in minute, hour and day buckets) for the statistics routes and the portal. Off stops recording; the routes then return what was recorded before.',
     parse: parseBoolean,
   }),
+  workerPort: setting({
+    name: 'HOOKLINE_WORKER_PORT',
+    unit: 'TCP port',
+    defaultText: undefined,
+    description:
+      'Port on which a `hookline worker` process serves /metrics, /healthz and /readyz, on HOOKLINE_HOST. Unset, a worker listens on no port. Processes that run the API serve these routes on HOOKLINE_PORT instead.',
+    parse: parseInteger(0, 65535),
+  }),
 } as const;
 
 export type Settings = typeof settings;

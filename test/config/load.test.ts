@@ -35,6 +35,7 @@ const expectedDefaults: Config = {
   retentionInterval: 600_000,
   metrics: true,
   stats: true,
+  workerPort: undefined,
 };
 
 /** Accepted values: variables to set, the setting they fill, and its parsed value. */
@@ -48,6 +49,7 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_RETENTION_INTERVAL: '1h' }, 'retentionInterval', 3_600_000],
   [{ HOOKLINE_METRICS: 'off' }, 'metrics', false],
   [{ HOOKLINE_STATS: 'off' }, 'stats', false],
+  [{ HOOKLINE_WORKER_PORT: '9464' }, 'workerPort', 9464],
   [{ HOOKLINE_PORT: '65535' }, 'port', 65_535],
   [{ HOOKLINE_DATA_DIR: '/var/lib/hookline' }, 'dataDir', '/var/lib/hookline'],
   [{ DATABASE_URL: 'sqlite:/tmp/hookline.db' }, 'databaseUrl', 'sqlite:/tmp/hookline.db'],
@@ -108,6 +110,9 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_PORT', '-1'],
   ['HOOKLINE_PORT', '80.5'],
   ['HOOKLINE_LOG_FORMAT', 'xml'],
+  ['HOOKLINE_LOG_FILE', '   '],
+  ['HOOKLINE_RETENTION_INTERVAL', '10ms'],
+  ['HOOKLINE_WORKER_PORT', '70000'],
   ['HOOKLINE_RETENTION_DAYS', '0'],
   ['HOOKLINE_METRICS', 'maybe'],
   ['HOOKLINE_STATS', 'maybe'],
