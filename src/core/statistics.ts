@@ -11,7 +11,7 @@ import type { Clock } from './clock.js';
 import type { EndpointService } from './endpoints.js';
 import { ValidationError } from './errors.js';
 
-/** Most buckets one time series may have, so one request cannot ask for millions of rows. */
+/** Maximum buckets of one time series, so one request cannot ask for millions of rows. */
 export const maxSeriesBuckets = 2_000;
 
 /** Buckets a time series has when the request gives no `since`. */
@@ -141,7 +141,10 @@ export class StatisticsService {
 
 function checkRange(since: number, until: number): void {
   if (since >= until) {
-    throw ValidationError.field(['query', 'since'], 'since must be earlier than until.');
+    throw ValidationError.field(
+      ['query', 'since'],
+      `since (${new Date(since).toISOString()}) must be earlier than until (${new Date(until).toISOString()}); until defaults to now.`,
+    );
   }
 }
 

@@ -60,8 +60,13 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
 
-  const format = settings.format ?? (settings.pretty === undefined ? undefined : settings.pretty ? 'pretty' : 'json');
-  const usePretty = format === undefined ? settings.destination === undefined && process.stdout.isTTY === true : format === 'pretty';
+  let usePretty = settings.destination === undefined && process.stdout.isTTY === true;
+  if (settings.pretty !== undefined) {
+    usePretty = settings.pretty;
+  }
+  if (settings.format !== undefined) {
+    usePretty = settings.format === 'pretty';
+  }
   const primary: DestinationStream = usePretty
     ? pretty({
         colorize: settings.destination === undefined && process.stdout.isTTY === true,
@@ -90,7 +95,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   return logger;
 }
 
-/** Writes out every buffered line of a logger from createLogger, so nothing is lost at exit. */
+/** Writes every buffered line of a logger from createLogger synchronously; call it before the process exits. */
 export function flushLogger(logger: Logger): void {
   try {
     flushers.get(logger)?.();

@@ -122,7 +122,7 @@ export class HooklineMetrics implements AttemptObserver {
     this.httpDuration.observe({ method, route }, durationMs / 1000);
   }
 
-  /** The metrics in the Prometheus text format. */
+  /** Renders the metrics in the Prometheus text format. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 
 const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
-/** A signing secret made for this test: `whsec_` and base64 of 32 random bytes. */
+/** Creates a signing secret for this test: `whsec_` and base64 of 32 random bytes. */
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }

@@ -14,7 +14,7 @@ interface AttemptSeen {
   success: boolean;
 }
 
-/** A clock that runs at real speed from a chosen start and can jump forward. */
+/** Creates a clock that runs at real speed from a chosen start and can jump forward. */
 function jumpingClock(start: number) {
   const realStart = Date.now();
   let offset = 0;
