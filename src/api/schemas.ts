@@ -17,8 +17,18 @@ export const channel = z.string().min(1).max(128).regex(identifierPattern, 'may 
 const text = z.string().regex(/^[^\0]*$/, 'must not contain NUL characters');
 const metadata = z.record(z.string(), z.string());
 const throttleRate = z.number().int().min(1).max(65535);
-const secretPattern = /^(whsec_)?[a-zA-Z0-9+/=]{32,100}$/;
-export const secret = z.string().regex(secretPattern, 'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_');
+const secretPattern = /^((whsec_)?[a-zA-Z0-9+/=]{32,100}|whsk_[a-zA-Z0-9+/=]{43,88})$/;
+export const secret = z
+  .string()
+  .regex(
+    secretPattern,
+    'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_, or an ed25519 key: whsk_ and base64 of the 32-byte seed',
+  );
+export const signatureScheme = z
+  .enum(['hmac-sha256', 'ed25519'])
+  .describe(
+    'Scheme of the secret that Hookline generates when none is given: hmac-sha256 (whsec_ secret, v1 signatures, the default) or ed25519 (whsk_ signing key, v1a signatures, and GET …/secret returns the whpk_ public key). A Hookline extension of the Svix API.',
+  );
 
 function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
   let list = z.array(item);
@@ -111,6 +121,7 @@ export const endpointIn = z
   .object({
     ...endpointFields,
     secret: secret.nullish(),
+    signatureScheme: signatureScheme.nullish(),
     headers: z.record(z.string(), z.string()).optional(),
   })
   .transform(foldEndpointAliases);
@@ -137,6 +148,9 @@ export const secretRotateIn = z
   .object({
     key: secret.nullish(),
     gracePeriodSeconds: z.number().int().min(0).max(604_800).nullish(),
+    signatureScheme: signatureScheme
+      .nullish()
+      .describe('Scheme of the generated key when `key` is not given; defaults to the scheme of the current secret. A Hookline extension of the Svix API.'),
   })
   .nullish();
 

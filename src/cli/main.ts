@@ -147,6 +147,8 @@ function describeStartupError(error: NodeJS.ErrnoException): string | undefined 
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
       return `${error.message}: HOOKLINE_HOST is not an address of this machine. Use 127.0.0.1, 0.0.0.0 or one of its own addresses.`;
+    case 'ERR_HOOKLINE_ENCRYPTION_KEY':
+      return error.message;
     case 'EACCES':
     case 'EPERM':
     case 'EEXIST':

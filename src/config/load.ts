@@ -26,6 +26,8 @@ export interface Config {
   publicUrl: string | undefined;
   shutdownTimeout: number;
   devAllowLoopback: boolean;
+  /** AES-256 keys for secrets at rest: the first encrypts, all decrypt. Undefined stores secrets as plain text. */
+  encryptionKey: readonly Buffer[] | undefined;
   logFormat: LogFormat | undefined;
   logFile: string | undefined;
   retentionDays: number;
@@ -54,8 +56,8 @@ function read<T>(definition: Setting<T>, environment: NodeJS.ProcessEnv, problem
     return definition.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    // Tokens and URLs (which may carry a password) are never echoed.
-    const shown = /TOKEN|_URL$/.test(definition.name) ? '(value hidden)' : JSON.stringify(text);
+    // Tokens, keys and URLs (which may carry a password) are never echoed.
+    const shown = /TOKEN|KEY|_URL$/.test(definition.name) ? '(value hidden)' : JSON.stringify(text);
     problems.push(`${definition.name}=${shown} is invalid: ${reason}.`);
     return undefined;
   }

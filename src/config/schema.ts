@@ -53,6 +53,33 @@ function parseBoolean(text: string): boolean {
   throw new Error('expected true or false (1, yes, on and 0, no, off also work)');
 }
 
+const encryptionKeyBytes = 32;
+
+function parseEncryptionKeys(text: string): Buffer[] {
+  const keys = parseList(text).map((entry, index) => {
+    const position = index === 0 ? 'the key' : `key ${index + 1} of the list`;
+    let key: Buffer | undefined;
+    if (/^[0-9a-fA-F]{64}$/.test(entry)) {
+      key = Buffer.from(entry, 'hex');
+    } else if (/^[A-Za-z0-9+/]{43}=?$/.test(entry)) {
+      key = Buffer.from(entry, 'base64');
+    }
+    if (key?.length !== encryptionKeyBytes) {
+      throw new Error(
+        `${position} is not ${encryptionKeyBytes} bytes in base64 (44 characters) or hex (64 characters); generate one with: openssl rand -base64 32`,
+      );
+    }
+    return key;
+  });
+  if (keys.length === 0) {
+    throw new Error('expected a key of 32 bytes in base64 or hex');
+  }
+  if (new Set(keys.map((key) => key.toString('hex'))).size !== keys.length) {
+    throw new Error('the list contains the same key twice');
+  }
+  return keys;
+}
+
 function parseList(text: string): string[] {
   return text
     .split(',')
@@ -343,6 +370,14 @@ export const settings = {
     description:
       'Shortcut for local development: lets deliveries reach 127.0.0.0/8 and ::1, as if both were listed in HOOKLINE_ALLOW_PRIVATE_NETWORKS.',
     parse: parseBoolean,
+  }),
+  encryptionKey: setting({
+    name: 'HOOKLINE_ENCRYPTION_KEY',
+    unit: '32 bytes in base64 or hex; a comma-separated list while changing keys',
+    defaultText: undefined,
+    description:
+      'Key that encrypts endpoint signing secrets in the database with AES-256-GCM. Generate one with `openssl rand -base64 32`. Every API and worker process needs the same value. Start-up encrypts secrets stored before the key was set. To change the key, list the new key first and the old one after it: start-up encrypts every secret with the new key again, after which the old key may be removed. When unset, secrets are stored as plain text, and start-up stops if the database contains encrypted secrets.',
+    parse: parseEncryptionKeys,
   }),
   logFormat: setting({
     name: 'HOOKLINE_LOG_FORMAT',

@@ -12,6 +12,7 @@ import { RetentionRepository, type SqlitePragmas } from './repositories/retentio
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
+import type { SecretCipher } from './secret-cipher.js';
 
 /** The database and one repository per table group. */
 export interface Store {
@@ -32,22 +33,28 @@ export interface Store {
   destroy(): Promise<void>;
 }
 
-/** `sqlite` is the better-sqlite3 connection under `db`, which the retention job uses to shrink the file. */
-export function createStore(db: Kysely<Database>, dialect: Dialect, sqlite?: SqlitePragmas): Store {
+export interface StoreOptions {
+  /** Encrypts signing secrets at rest; without it they are stored as plain text. */
+  cipher?: SecretCipher | undefined;
+  /** The better-sqlite3 connection under `db`, which the retention job uses to shrink the file. */
+  sqlite?: SqlitePragmas | undefined;
+}
+
+export function createStore(db: Kysely<Database>, dialect: Dialect, options: StoreOptions = {}): Store {
   return {
     db,
     dialect,
     applications: new ApplicationRepository(db),
     eventTypes: new EventTypeRepository(db),
-    endpoints: new EndpointRepository(db),
+    endpoints: new EndpointRepository(db, options.cipher),
     messages: new MessageRepository(db),
     deliveries: new DeliveryRepository(db),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
-    idempotencyKeys: new IdempotencyKeyRepository(db),
+    idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
     attemptStats: new AttemptStatRepository(db),
-    retention: new RetentionRepository(db, dialect, sqlite),
+    retention: new RetentionRepository(db, dialect, options.sqlite),
     destroy: () => db.destroy(),
   };
 }

@@ -9,8 +9,8 @@ export interface ApiResponse {
 }
 
 export interface SendOptions {
-  /** Raw body text; sent with `application/json` unless `headers` set another content type. */
-  body?: string;
+  /** Raw body text or bytes; sent with `application/json` unless `headers` set another content type. */
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Bearer token; undefined sends no Authorization header. */
   token?: string;

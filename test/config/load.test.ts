@@ -29,6 +29,7 @@ const expectedDefaults: Config = {
   publicUrl: undefined,
   shutdownTimeout: 20_000,
   devAllowLoopback: false,
+  encryptionKey: undefined,
   logFormat: undefined,
   logFile: undefined,
   retentionDays: 90,
@@ -37,6 +38,10 @@ const expectedDefaults: Config = {
   stats: true,
   workerPort: undefined,
 };
+
+// Encryption keys of the tests: counting bytes, obviously not real keys.
+const hexKey = Buffer.from(Array.from({ length: 32 }, (_, index) => index)).toString('hex');
+const base64Key = Buffer.from(Array.from({ length: 32 }, (_, index) => 32 + index)).toString('base64');
 
 /** Accepted values: variables to set, the setting they fill, and its parsed value. */
 const validCases: [environment: Record<string, string>, key: keyof Config, expected: unknown][] = [
@@ -100,6 +105,9 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_ALLOW_LOOPBACK: 'YES' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: '1' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: 'off' }, 'devAllowLoopback', false],
+  [{ HOOKLINE_ENCRYPTION_KEY: hexKey }, 'encryptionKey', [Buffer.from(hexKey, 'hex')]],
+  [{ HOOKLINE_ENCRYPTION_KEY: base64Key }, 'encryptionKey', [Buffer.from(base64Key, 'base64')]],
+  [{ HOOKLINE_ENCRYPTION_KEY: ` ${base64Key} , ${hexKey}` }, 'encryptionKey', [Buffer.from(base64Key, 'base64'), Buffer.from(hexKey, 'hex')]],
 ];
 
 /** Rejected values, each of which must stop start-up with an error naming its variable. */
@@ -156,6 +164,11 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_PUBLIC_URL', 'hooks.example.com'],
   ['HOOKLINE_SHUTDOWN_TIMEOUT', '11m'],
   ['HOOKLINE_ALLOW_LOOPBACK', 'maybe'],
+  ['HOOKLINE_ENCRYPTION_KEY', 'short-key'],
+  ['HOOKLINE_ENCRYPTION_KEY', hexKey.slice(2)],
+  ['HOOKLINE_ENCRYPTION_KEY', Buffer.alloc(16, 7).toString('base64')],
+  ['HOOKLINE_ENCRYPTION_KEY', `${hexKey},${hexKey}`],
+  ['HOOKLINE_ENCRYPTION_KEY', ','],
 ];
 
 /** Calls loadConfig and returns the ConfigError it must throw. */
@@ -267,6 +280,14 @@ describe('loadConfig invalid values', () => {
       assert.match(error.message, /HOOKLINE_ADMIN_TOKEN/);
       assert.ok(!error.message.includes(token), `the message shows the token: ${error.message}`);
     }
+  });
+
+  test('encryption key value is not shown', () => {
+    const value = `${hexKey.slice(4)}zz`;
+    const error = configError({ HOOKLINE_ENCRYPTION_KEY: value });
+
+    assert.match(error.message, /HOOKLINE_ENCRYPTION_KEY=\(value hidden\) is invalid: the key is not 32 bytes in base64/);
+    assert.ok(!error.message.includes(value), `the message shows the key: ${error.message}`);
   });
 
   test('URL with a password is not shown', () => {

@@ -27,12 +27,13 @@ export interface TestHookline extends Hookline {
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
  * deliveries allowed and a compressed retry schedule, unless `overrides` set them otherwise.
+ * `options.clock` replaces the system clock, for tests of expiry.
  */
 export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
   mode: 'embedded' | 'scaled' = 'embedded',
-  extra: { clock?: () => number } = {},
+  options: { clock?: () => number } = {},
 ): Promise<TestHookline> {
   const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
@@ -67,7 +68,7 @@ export async function startTestHookline(
     },
   });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination });
-  const hookline = await startHookline({ config, logger, roles, ...(extra.clock ? { clock: extra.clock } : {}) });
+  const hookline = await startHookline({ config, logger, roles, ...(options.clock ? { clock: options.clock } : {}) });
   const url = hookline.url ?? '';
 
   return {
