@@ -151,8 +151,8 @@ export class BullmqJobWriter {
   }
 
   /**
-   * Returns when the oldest job of the wait list became due: its creation time plus its
-   * delay. BullMQ pushes new jobs at the head of the list, so the oldest is at the tail.
+   * Returns when the oldest job of the wait list became due, on the queue's clock. BullMQ
+   * pushes new jobs at the head of the list, so the oldest is at the tail.
    */
   async oldestWaitingDueAt(): Promise<number | null> {
     await whenConnected(this.settings.redis);
@@ -160,7 +160,11 @@ export class BullmqJobWriter {
     if (oldest === undefined) {
       return null;
     }
-    return oldest.timestamp + (oldest.delay ?? 0);
+    // NOTE: BullMQ keeps a job's creation time and its latest delay but not when a retry was
+    // scheduled. The last start stands in for that, so a retried job's due time is early by
+    // the duration of the attempt before it, at most HOOKLINE_REQUEST_TIMEOUT.
+    const dueAtRealClock = (oldest.processedOn ?? oldest.timestamp) + (oldest.delay ?? 0);
+    return dueAtRealClock + (this.settings.now() - Date.now());
   }
 
   private async addBatch(jobs: QueuedJob[]): Promise<void> {
