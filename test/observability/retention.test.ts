@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startReceiver } from '../delivery/receiver.js';
 import { startTestHookline, waitFor } from '../helpers/hookline.js';
+import { redisUnavailable } from '../helpers/redis.js';
+import { storeDrivers } from '../helpers/store.js';
 
 const dayMs = 86_400_000;
 
@@ -118,4 +120,47 @@ test('expunge routes empty one message and one attempt', async (context) => {
 
   assert.equal((await hookline.request('DELETE', `/api/v1/app/expunge/msg/msg_missing/content`)).status, 404);
   assert.equal((await hookline.request('DELETE', `/api/v1/app/expunge/msg/${message.body.id}/attempt/atmpt_missing/content`)).status, 404);
+});
+
+test('retention expunges payloads on PostgreSQL', { timeout: 60_000 }, async (context) => {
+  const reason = (await redisUnavailable()) ?? (await storeDrivers.find((driver) => driver.name === 'postgres')?.unavailable());
+  if (reason !== undefined) {
+    context.skip(reason);
+    return;
+  }
+  const receiver = await startReceiver((_request, response) => {
+    response.writeHead(200);
+    response.end('response body');
+  });
+  let offset = 0;
+  const hookline = await startTestHookline({ retentionDays: 30, retentionInterval: 3_600_000 }, undefined, 'scaled', {
+    clock: () => Date.now() + offset,
+  });
+  context.after(async () => {
+    await hookline.destroy();
+    await receiver.close();
+  });
+  const retention = hookline.retention;
+  assert.ok(retention);
+
+  assert.equal((await hookline.request('POST', '/api/v1/app', { name: 'Retention', uid: 'retention' })).status, 201);
+  assert.equal((await hookline.request('POST', '/api/v1/app/retention/endpoint', { url: `http://127.0.0.1:${receiver.port}/` })).status, 201);
+  const ids: string[] = [];
+  for (let n = 0; n < 3; n += 1) {
+    ids.push((await hookline.request('POST', '/api/v1/app/retention/msg', { eventType: 'trap.set', payload: { n } })).body.id);
+  }
+  await waitFor(
+    async () => (await hookline.request('GET', `/api/v1/app/retention/msg/${ids[2]}/attempt`)).body?.data?.length === 1,
+    20_000,
+    'the last attempt recorded',
+  );
+
+  offset += 31 * dayMs;
+  const result = await retention.runOnce();
+  assert.equal(result.messagesExpunged, 3);
+  assert.equal(result.attemptsExpunged, 3);
+  assert.deepEqual((await hookline.request('GET', `/api/v1/app/retention/msg/${ids[0]}`)).body.payload, {});
+  const attempts = await hookline.request('GET', `/api/v1/app/retention/msg/${ids[0]}/attempt`);
+  assert.equal(attempts.body.data[0].response, '');
+  assert.deepEqual(await retention.runOnce(), { messagesExpunged: 0, attemptsExpunged: 0, statBucketsDeleted: 0, idempotencyKeysDeleted: 0 });
 });

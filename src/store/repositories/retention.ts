@@ -23,7 +23,8 @@ const start: Position = { position: -1, lastId: '' };
 /**
  * Expunges payloads and response bodies in small batches. Each step walks an index by
  * (time, id) from where the previous batch stopped, and stores that place in
- * `retention_progress`, so a batch reads only rows that it changes.
+ * `retention_progress`. The range starts at the stored time, so a batch reads only the rows
+ * it changes plus those that share the stored time.
  */
 export class RetentionRepository {
   /**
@@ -46,7 +47,8 @@ export class RetentionRepository {
       const rows = await this.db
         .selectFrom('message')
         .select(['id', 'created_at as time'])
-        .where((eb) => eb.or([eb('created_at', '>', from.position), eb.and([eb('created_at', '=', from.position), eb('id', '>', from.lastId)])]))
+        .where('created_at', '>=', from.position)
+        .where((eb) => eb.or([eb('created_at', '>', from.position), eb('id', '>', from.lastId)]))
         .where('created_at', '<=', cutoff)
         .orderBy('created_at')
         .orderBy('id')
@@ -64,9 +66,8 @@ export class RetentionRepository {
         .selectFrom('message')
         .select(['id', 'payload_expires_at as time'])
         .where('payload_expires_at', 'is not', null)
-        .where((eb) =>
-          eb.or([eb('payload_expires_at', '>', from.position), eb.and([eb('payload_expires_at', '=', from.position), eb('id', '>', from.lastId)])]),
-        )
+        .where('payload_expires_at', '>=', from.position)
+        .where((eb) => eb.or([eb('payload_expires_at', '>', from.position), eb('id', '>', from.lastId)]))
         .where('payload_expires_at', '<=', now)
         .orderBy('payload_expires_at')
         .orderBy('id')
@@ -83,7 +84,8 @@ export class RetentionRepository {
       const rows = await this.db
         .selectFrom('attempt')
         .select(['id', 'created_at as time'])
-        .where((eb) => eb.or([eb('created_at', '>', from.position), eb.and([eb('created_at', '=', from.position), eb('id', '>', from.lastId)])]))
+        .where('created_at', '>=', from.position)
+        .where((eb) => eb.or([eb('created_at', '>', from.position), eb('id', '>', from.lastId)]))
         .where('created_at', '<=', cutoff)
         .orderBy('created_at')
         .orderBy('id')
