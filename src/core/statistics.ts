@@ -14,7 +14,7 @@ import { ValidationError } from './errors.js';
 /** Maximum buckets of one time series, so one request cannot ask for millions of rows. */
 export const maxSeriesBuckets = 2_000;
 
-/** Buckets a time series has when the request gives no `since`. */
+/** Buckets of a time series when the request gives no `since`, the last one containing `until`. */
 const defaultSeriesBuckets = 24;
 
 export interface SeriesPoint {
@@ -73,7 +73,7 @@ export class StatisticsService {
   async series(request: SeriesRequest): Promise<AttemptSeries> {
     const size = statGranularities[request.granularity];
     const until = request.until ?? this.clock();
-    const since = request.since ?? until - defaultSeriesBuckets * size;
+    const since = request.since ?? bucketStart(request.granularity, until) - (defaultSeriesBuckets - 1) * size;
     const first = bucketStart(request.granularity, since);
     checkRange(since, until);
     const bucketCount = Math.ceil((until - first) / size);

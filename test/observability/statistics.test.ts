@@ -201,3 +201,29 @@ test('system overview reports queues and throughput', async (context) => {
   assert.equal(overview.body.throughput.acceptedLastMinute, 1);
   assert.equal(typeof overview.body.throughput.attemptsLastMinute, 'number');
 });
+
+test('statistics off records nothing', async (context) => {
+  const receiver = await startReceiver((_request, response) => {
+    response.writeHead(204);
+    response.end();
+  });
+  const hookline = await startTestHookline({ stats: false });
+  context.after(async () => {
+    await hookline.destroy();
+    await receiver.close();
+  });
+  assert.equal(hookline.statistics, undefined);
+
+  assert.equal((await hookline.request('POST', '/api/v1/app', { name: 'Quiet', uid: 'quiet' })).status, 201);
+  assert.equal((await hookline.request('POST', '/api/v1/app/quiet/endpoint', { url: `http://127.0.0.1:${receiver.port}/` })).status, 201);
+  const message = await hookline.request('POST', '/api/v1/app/quiet/msg', { eventType: 'trap.set', payload: {} });
+  await waitFor(async () => (await hookline.request('GET', `/api/v1/app/quiet/msg/${message.body.id}/attempt`)).body?.data?.length === 1);
+
+  const series = await hookline.request('GET', '/api/v1/app/quiet/stats/attempts?granularity=minute');
+  assert.equal(series.status, 200);
+  assert.equal(series.body.data.length, 24);
+  assert.ok(
+    series.body.data.every((point: any) => point.success === 0 && point.fail === 0),
+    'no bucket counts the attempt',
+  );
+});
