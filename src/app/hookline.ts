@@ -115,7 +115,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
-    statistics: new StatisticsService(store, applications, endpoints, clock),
+    statistics: new StatisticsService(store, applications, clock),
     overview,
     content: new ContentService(store, messages),
   };

@@ -8,8 +8,7 @@ import {
 import type { Store } from '../store/store.js';
 import type { ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
-import type { EndpointService } from './endpoints.js';
-import { ValidationError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 
 /** Maximum buckets of one time series, so one request cannot ask for millions of rows. */
 export const maxSeriesBuckets = 2_000;
@@ -65,7 +64,6 @@ export class StatisticsService {
   constructor(
     private readonly store: Store,
     private readonly applications: ApplicationService,
-    private readonly endpoints: EndpointService,
     private readonly clock: Clock,
   ) {}
 
@@ -134,7 +132,12 @@ export class StatisticsService {
     if (endpoint === undefined) {
       return { appId: application.id };
     }
-    const found = await this.endpoints.get(application.id, endpoint);
+    // The id comes from the query string, and the message does not repeat it, so a request
+    // cannot learn whether an id of another application exists.
+    const found = await this.store.endpoints.findByIdOrUid(application.id, endpoint);
+    if (!found) {
+      throw new NotFoundError('Endpoint of the query parameter endpoint_id');
+    }
     return { appId: application.id, endpointId: found.id };
   }
 }

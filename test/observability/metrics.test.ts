@@ -52,10 +52,12 @@ test('metrics count a known run exactly', { timeout: 60_000 }, async () => {
     async () => {
       samples = (await scrape()).samples;
       const finished = ['success', 'fail'].map((outcome) => sampleValue(samples, 'hookline_deliveries_finished_total', { outcome }) ?? 0);
-      return finished[0]! + finished[1]! === 6;
+      // The observers run before the handler returns, so the last job may still be active.
+      const active = sampleValue(samples, 'hookline_queue_jobs', { queue: 'webhooks', state: 'active' });
+      return finished[0]! + finished[1]! === 6 && active === 0;
     },
     30_000,
-    'six finished deliveries in the metrics',
+    'six finished deliveries and no active job in the metrics',
   );
 
   assert.equal(sampleValue(samples, 'hookline_messages_accepted_total', { event_type: 'trap.set' }), 2);

@@ -14,7 +14,7 @@ export function toMessage(row: Selectable<MessageTable>): Message {
     channels: parseJsonColumn<string[]>(row.channels),
     tags: parseJsonColumn<string[]>(row.tags),
     createdAt: Number(row.created_at),
-    payloadExpiresAt: row.payload_expires_at === null ? null : Number(row.payload_expires_at),
+    ...(row.payload_expires_at === null || row.payload_expires_at === undefined ? {} : { payloadExpiresAt: Number(row.payload_expires_at) }),
   };
 }
 
