@@ -234,3 +234,35 @@ export const withContentQuery = z.object({ with_content: booleanQuery });
 export const getIfExistsQuery = z.object({ get_if_exists: booleanQuery });
 export const expungeQuery = z.object({ expunge: booleanQuery });
 export const statsQuery = z.object({ since: isoDate.optional(), until: isoDate.optional() });
+
+/** A position in an application's event stream, as the pull API and the event stream return it. */
+const streamIterator = z
+  .string()
+  .max(300)
+  .regex(/^[a-zA-Z0-9\-_.]+$/, 'must be the iterator of a previous response of this event stream')
+  .optional();
+
+const streamFilterQuery = {
+  event_types: listQuery(eventTypeName).describe('Only messages of these event types (repeat the parameter or separate with commas).'),
+  channels: listQuery(channel).describe('Only messages with at least one of these channels.'),
+  after: isoDate.optional().describe('Only messages created after this time (RFC 3339).'),
+};
+
+export const eventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(250).default(50),
+  iterator: streamIterator.describe('Continue after this position: the iterator of the previous response. Without it, reading starts at the oldest message.'),
+  ...streamFilterQuery,
+  wait: z.coerce
+    .number()
+    .min(0)
+    .max(30)
+    .default(0)
+    .describe('Seconds to wait for a message when none is newer than the iterator (long polling), from 0 to 30. Default 0.'),
+});
+
+export const eventStreamQuery = z.object({
+  iterator: streamIterator.describe(
+    'Start after this position. The Last-Event-ID header wins over it. Without either, the stream starts with messages accepted after the connection opened.',
+  ),
+  ...streamFilterQuery,
+});

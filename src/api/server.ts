@@ -4,12 +4,15 @@ import type { HooklineMetrics } from '../observability/metrics.js';
 import { endRequestSpan, runInRequestContext, startRequestSpan, type RequestSpan } from '../observability/tracing.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
+import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerStatisticsRoutes } from './routes/statistics.js';
@@ -33,6 +36,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
+  streamHeartbeatMs: number;
 }
 
 /** Builds the HTTP server with every route; the caller decides where it listens. */
@@ -64,7 +69,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerApplicationRoutes(table, options.services);
   registerEventTypeRoutes(table, options.services);
   registerEndpointRoutes(table, options.services);
+  registerDeliveryHealthRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
+  registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
   registerStatisticsRoutes(table, options.services);
   registerSystemRoutes(table, {
@@ -75,6 +82,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     publicUrl: options.publicUrl,
     clock: options.clock,
   });
+
+  registerDocsUi(app);
 
   registerProbeRoutes(app, options.readiness, options.metrics);
 

@@ -28,6 +28,14 @@ export interface Config {
   devAllowLoopback: boolean;
   /** AES-256 keys for secrets at rest: the first encrypts, all decrypt. Undefined stores secrets as plain text. */
   encryptionKey: readonly Buffer[] | undefined;
+  proxyUrl: string | undefined;
+  disableAfter: number;
+  breakerThreshold: number;
+  breakerCooldown: number;
+  breakerMaxCooldown: number;
+  maxRetryAfter: number;
+  endpointConcurrency: number | undefined;
+  streamHeartbeat: number;
   logFormat: LogFormat | undefined;
   logFile: string | undefined;
   retentionDays: number;
@@ -87,6 +95,11 @@ export function loadConfig(
   if (problems.length === 0 && config.recoveryGrace <= config.queueLease) {
     problems.push(
       `HOOKLINE_RECOVERY_GRACE (${config.recoveryGrace} ms) must be longer than HOOKLINE_QUEUE_LEASE (${config.queueLease} ms), so the recovery sweep never races a job that the queue still holds.`,
+    );
+  }
+  if (problems.length === 0 && config.breakerMaxCooldown < config.breakerCooldown) {
+    problems.push(
+      `HOOKLINE_BREAKER_MAX_COOLDOWN (${config.breakerMaxCooldown} ms) must be at least HOOKLINE_BREAKER_COOLDOWN (${config.breakerCooldown} ms), because failed probes only lengthen the wait.`,
     );
   }
   const queueUrls = [config.redisUrl, config.eventsRedisUrl, config.webhooksRedisUrl];

@@ -213,6 +213,11 @@ export class EndpointService {
       updatedAt: this.clock(),
     };
     await this.writeWithUid(next.uid, () => this.store.endpoints.update(next));
+    if (current.disabled && !next.disabled) {
+      // Enabling an endpoint by hand starts its failure streak afresh, so it is not
+      // disabled again by failures from before.
+      await this.store.endpointHealth.clear(current.id);
+    }
     return next;
   }
 

@@ -1,3 +1,4 @@
+import type { MessageNotifier } from '../cache/message-notifier.js';
 import { currentTraceCarrier } from '../observability/tracing.js';
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
@@ -36,6 +37,8 @@ export class MessageService {
     private readonly queue: Queue,
     private readonly applications: ApplicationService,
     private readonly clock: Clock,
+    /** Wakes the pull API and event stream readers of the application; none in worker-only processes. */
+    private readonly notifier?: MessageNotifier,
     /** Called with each message once it is stored, such as to count it in the metrics. */
     private readonly onAccepted?: (message: Message) => void,
   ) {}
@@ -78,6 +81,7 @@ export class MessageService {
       throw error;
     }
     this.queue.notify('events');
+    this.notifier?.publish(message.appId);
     this.onAccepted?.(message);
     return message;
   }

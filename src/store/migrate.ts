@@ -3,6 +3,8 @@ import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
+import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
+import { messageStreamMigration } from './migrations/0007-message-stream.js';
 import { observabilityMigration } from './migrations/0006-observability.js';
 import type { Database } from './schema.js';
 
@@ -12,7 +14,9 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0001-initial', initialMigration(dialect)],
     ['0002-outbox', outboxMigration(dialect)],
     ['0003-recovery-indexes', recoveryMigration()],
+    ['0004-endpoint-health', endpointHealthMigration()],
     ['0006-observability', observabilityMigration()],
+    ['0007-message-stream', messageStreamMigration(dialect)],
   ];
 }
 

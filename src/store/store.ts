@@ -4,9 +4,11 @@ import { ApplicationRepository } from './repositories/applications.js';
 import { AttemptStatRepository } from './repositories/attempt-stats.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
+import { EndpointHealthRepository } from './repositories/endpoint-health.js';
 import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
+import { MessageStreamRepository } from './repositories/message-stream.js';
 import { MessageRepository } from './repositories/messages.js';
 import { RetentionRepository, type SqlitePragmas } from './repositories/retention.js';
 import { TokenRepository } from './repositories/tokens.js';
@@ -22,11 +24,13 @@ export interface Store {
   readonly eventTypes: EventTypeRepository;
   readonly endpoints: EndpointRepository;
   readonly messages: MessageRepository;
+  readonly messageStream: MessageStreamRepository;
   readonly deliveries: DeliveryRepository;
   readonly attempts: AttemptRepository;
   readonly tokens: TokenRepository;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly traps: TrapRepository;
+  readonly endpointHealth: EndpointHealthRepository;
   readonly attemptStats: AttemptStatRepository;
   readonly retention: RetentionRepository;
   /** Closes the connections. */
@@ -48,11 +52,13 @@ export function createStore(db: Kysely<Database>, dialect: Dialect, options: Sto
     eventTypes: new EventTypeRepository(db),
     endpoints: new EndpointRepository(db, options.cipher),
     messages: new MessageRepository(db),
+    messageStream: new MessageStreamRepository(db, dialect),
     deliveries: new DeliveryRepository(db),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
     idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
+    endpointHealth: new EndpointHealthRepository(db),
     attemptStats: new AttemptStatRepository(db),
     retention: new RetentionRepository(db, dialect, options.sqlite),
     destroy: () => db.destroy(),

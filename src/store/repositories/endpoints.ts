@@ -111,6 +111,7 @@ export class EndpointRepository {
   async delete(id: string): Promise<void> {
     await this.db.transaction().execute(async (transaction) => {
       await transaction.deleteFrom('endpoint_secret').where('endpoint_id', '=', id).execute();
+      await transaction.deleteFrom('endpoint_health').where('endpoint_id', '=', id).execute();
       await transaction.deleteFrom('endpoint').where('id', '=', id).execute();
     });
   }
