@@ -99,7 +99,17 @@ async function checkStatisticsAgree(context: TestContext, mode: 'embedded' | 'sc
     10_000,
     'every attempt recorded',
   );
-  await hookline.statistics?.flush();
+  // Observers run after the attempt is recorded, so the last counts may arrive a moment later.
+  await waitFor(
+    async () => {
+      await hookline.statistics?.flush();
+      const day = await hookline.request('GET', `/api/v1/app/stats/stats/attempts?granularity=day&since=${new Date(since).toISOString()}`);
+      const counted = day.body.data.reduce((sum: number, point: any) => sum + point.success + point.fail, 0);
+      return counted === expectedAttempts;
+    },
+    10_000,
+    'every attempt counted in the statistics',
+  );
   const until = clock.now() + 1;
 
   const days = new Set(attempts.map((attempt) => Math.floor(attempt.time / sizes.day)));
