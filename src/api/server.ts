@@ -8,6 +8,7 @@ import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { defaultPortalDirectory, registerPortal } from './portal-assets.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
@@ -15,6 +16,7 @@ import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
+import { registerPortalRoutes } from './routes/portal.js';
 import { registerStatisticsRoutes } from './routes/statistics.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkshopRoutes } from './routes/workshop.js';
@@ -36,6 +38,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Folder of the portal's production build; the package's own `dist/portal` by default. */
+  portalDirectory?: string;
   /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
   streamHeartbeatMs: number;
 }
@@ -73,6 +77,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerMessageRoutes(table, options.services);
   registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
+  registerPortalRoutes(table, options.services, options.store);
   registerStatisticsRoutes(table, options.services);
   registerSystemRoutes(table, {
     services: options.services,
@@ -83,6 +88,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     clock: options.clock,
   });
 
+  registerPortal(app, options.portalDirectory ?? defaultPortalDirectory, options.logger);
   registerDocsUi(app);
 
   registerProbeRoutes(app, options.readiness, options.metrics);

@@ -1,6 +1,7 @@
 import type { ApplicationService } from '../core/applications.js';
 import type { AttemptQueryService } from '../core/attempts.js';
 import type { EndpointService } from '../core/endpoints.js';
+import type { ExampleMessageService } from '../core/example-messages.js';
 import type { EventTypeService } from '../core/event-types.js';
 import type { MessageStreamService } from '../core/message-stream.js';
 import type { MessageService } from '../core/messages.js';
@@ -22,6 +23,7 @@ export interface ApiServices {
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;
+  examples: ExampleMessageService;
   operationalWebhooks: OperationalWebhookService;
   /** Circuit breakers, failure streaks and slow-downs of endpoints. */
   deliveryHealth: DeliveryHealthReport;

@@ -10,6 +10,7 @@ import { AttemptQueryService } from '../core/attempts.js';
 import type { Clock } from '../core/clock.js';
 import { EndpointService } from '../core/endpoints.js';
 import { EventTypeService } from '../core/event-types.js';
+import { ExampleMessageService } from '../core/example-messages.js';
 import { createFanOutHandler } from '../core/fan-out.js';
 import { MessageStreamService } from '../core/message-stream.js';
 import { MessageService } from '../core/messages.js';
@@ -163,6 +164,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
+    examples: new ExampleMessageService(store, queue, endpoints, eventTypes, clock),
     statistics: new StatisticsService(store, applications, clock),
     overview,
     content: new ContentService(store, messages),
