@@ -36,15 +36,15 @@ export function describeStore(config: Readonly<Config>): string {
  */
 export async function openStore(config: Readonly<Config>, logger: Logger): Promise<Store> {
   const dialect = storeDialect(config);
+  const sqlite = dialect === 'sqlite' ? openSqlite(sqlitePath(config)) : undefined;
   const db =
-    dialect === 'postgres'
-      ? (
-          await openPostgres(config.databaseUrl ?? '', {
-            poolSize: config.databasePoolSize,
-            onError: (error) => logger.warn({ err: error }, 'An idle PostgreSQL connection failed; the pool replaces it'),
-          })
-        ).db
-      : openSqlite(sqlitePath(config)).db;
+    sqlite?.db ??
+    (
+      await openPostgres(config.databaseUrl ?? '', {
+        poolSize: config.databasePoolSize,
+        onError: (error) => logger.warn({ err: error }, 'An idle PostgreSQL connection failed; the pool replaces it'),
+      })
+    ).db;
 
   const cipher = config.encryptionKey === undefined ? undefined : new SecretCipher(config.encryptionKey);
   try {
@@ -62,5 +62,5 @@ export async function openStore(config: Readonly<Config>, logger: Logger): Promi
     await db.destroy();
     throw error;
   }
-  return createStore(db, dialect, { cipher });
+  return createStore(db, dialect, { cipher, sqlite: sqlite?.raw });
 }

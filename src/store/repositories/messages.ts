@@ -14,6 +14,7 @@ export function toMessage(row: Selectable<MessageTable>): Message {
     channels: parseJsonColumn<string[]>(row.channels),
     tags: parseJsonColumn<string[]>(row.tags),
     createdAt: Number(row.created_at),
+    ...(row.payload_expires_at === null || row.payload_expires_at === undefined ? {} : { payloadExpiresAt: Number(row.payload_expires_at) }),
   };
 }
 
@@ -56,6 +57,7 @@ export class MessageRepository {
         channels: toJsonColumn(message.channels),
         tags: toJsonColumn(message.tags),
         created_at: message.createdAt,
+        payload_expires_at: message.payloadExpiresAt ?? null,
       })
       .execute();
   }
