@@ -6,7 +6,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { browserUnavailable, launchFirefox } from '../helpers/browser.js';
 import { startTestHookline, testAdminToken, waitFor, type TestHookline } from '../helpers/hookline.js';
 
-/** Starts a webhook receiver on loopback that answers 200 and keeps the id of each webhook. */
+/** Starts a webhook receiver on loopback that responds with 200 and records the id of each webhook. */
 async function startReceiver() {
   const received: string[] = [];
   const server: Server = createServer((request, response) => {
@@ -37,16 +37,26 @@ const button = (name: string) => `::-p-xpath(.//button[normalize-space()=${liter
 const field = (label: string) => `::-p-xpath(.//*[@id=//label[normalize-space()=${literal(label)}]/@for])`;
 
 /** Text and place of the element that has the keyboard focus. */
-async function focused(page: Page): Promise<{ text: string; nav: string | null; current: string | null; id: string }> {
-  return page.evaluate(() => {
-    const element = document.activeElement as HTMLElement | null;
+interface Focused {
+  text: string;
+  /** The aria-label of the enclosing `<nav>`, if any. */
+  nav: string | null;
+  current: string | null;
+  id: string;
+}
+
+/** Returns the text and place of the element that has the keyboard focus. */
+async function focused(page: Page): Promise<Focused> {
+  // A string, because the project's TypeScript settings have no DOM types.
+  return (await page.evaluate(`(() => {
+    const element = document.activeElement;
     return {
       text: (element?.textContent ?? '').trim(),
       nav: element?.closest('nav')?.getAttribute('aria-label') ?? null,
       current: element?.getAttribute('aria-current') ?? null,
       id: element?.id ?? '',
     };
-  });
+  })()`)) as Focused;
 }
 
 /** Presses a key until the focus is on the link of the operator's navigation with this text. */
@@ -93,7 +103,7 @@ describe('portal in Firefox', { skip }, () => {
     await hookline?.destroy();
   });
 
-  test("the operator's main path: sign in, navigate by keyboard, create an endpoint, follow a message", async () => {
+  test("operator's main path with keyboard navigation", async () => {
     const version = await firefox.version();
     assert.match(version, /^firefox\//i);
 
@@ -102,7 +112,7 @@ describe('portal in Firefox', { skip }, () => {
     /** Uncaught errors and console errors, which the test expects to be none. */
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error instanceof Error ? error.message : String(error)));
-    // Console errors include content security policy violations, which Firefox reports there.
+    // Firefox reports content security policy violations as console errors.
     page.on('console', (message) => {
       if (message.type() === 'error') {
         pageErrors.push(message.text());
@@ -145,8 +155,8 @@ describe('portal in Firefox', { skip }, () => {
     await page.waitForSelector(heading('Add endpoint'));
     await page.locator(field('Endpoint URL')).fill('not a url');
     await page.locator(button('Create endpoint')).click();
-    const urlError = await page.waitForSelector('.field-invalid .field-error');
-    assert.match((await urlError?.evaluate((element) => element.textContent)) ?? '', /url/i);
+    await page.waitForSelector('.field-invalid .field-error');
+    assert.match(String(await page.evaluate(`document.querySelector('.field-invalid .field-error').textContent`)), /url/i);
     assert.equal(await page.$eval(field('Endpoint URL'), (element) => element.getAttribute('aria-invalid')), 'true');
     assert.equal((await hookline.request('GET', `/api/v1/app/${applicationId}/endpoint`)).body.data.length, 0);
 
@@ -176,7 +186,7 @@ describe('portal in Firefox', { skip }, () => {
     assert.match(rowText, /Succeeded/);
     assert.match(rowText, /HTTP 200/);
 
-    // The message log lists the message; its page shows the payload and the delivery.
+    // The message log lists the message, and its page shows the payload and the delivery.
     await page.locator(`nav[aria-label="Application"] ${link('Logs')}`).click();
     await page.waitForSelector(`table[aria-label="Messages"] ${link(messageId)}`);
     await page.locator(`table[aria-label="Messages"] ${link(messageId)}`).click();

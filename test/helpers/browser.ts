@@ -6,7 +6,7 @@ import puppeteer, { type Browser as FirefoxBrowser } from 'puppeteer-core';
 /** Debian's Chromium; `.ci/run` installs it. No test downloads a browser. */
 export const chromiumPath = '/usr/bin/chromium';
 
-/** Debian's Firefox ESR; `.ci/run` installs it. */
+/** Debian's Firefox ESR, which `.ci/run` installs. */
 export const firefoxPath = '/usr/bin/firefox-esr';
 
 /** Folder of the committed screenshots that the README shows. */
@@ -62,7 +62,7 @@ export async function launchChromium(): Promise<TestBrowser> {
 }
 
 /**
- * Preferences that keep Firefox from making any connection of its own: no updates, telemetry,
+ * Preferences that turn off the connections Firefox makes by itself: updates, telemetry,
  * studies, remote settings, safe browsing lists, captive portal or connectivity checks, push,
  * prefetching or DNS over HTTPS. DNS is off, so a host name never resolves and only IP
  * literals such as 127.0.0.1 can be reached.
