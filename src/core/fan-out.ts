@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { JobHandler, Queue } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
+import { GroupCommitter } from '../store/group-commit.js';
 import { createId } from '../store/ids.js';
 import { DeliveryStatus, type Delivery, type Endpoint, type Message } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -38,10 +39,12 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
 
 /**
  * Creates the handler of the `events` queue: one delivery per subscribed, enabled endpoint,
- * each with a job on the `webhooks` queue, written in one transaction. Running it twice for
- * the same message creates nothing twice.
+ * each with a job on the `webhooks` queue, written in one transaction. The messages that
+ * the queue hands over together share that transaction. Running it twice for the same
+ * message creates nothing twice.
  */
 export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, logger: Logger): JobHandler<FanOutJob> {
+  const commits = new GroupCommitter(store.db);
   return async (job) => {
     const message = await store.messages.findById(job.data.msgId);
     if (!message) {
@@ -55,7 +58,7 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
       .filter((endpoint) => endpointMatches(endpoint, message))
       .map((endpoint) => newDelivery(message, endpoint.id, now));
 
-    await store.db.transaction().execute(async (transaction) => {
+    await commits.run(async (transaction) => {
       const inserted = await store.deliveries.insertMissing(deliveries, transaction);
       await queue.addInTransaction<DeliveryJob>(
         transaction,
