@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
 import type { Delivery, DeliveryStatus } from '../records.js';
+import { GroupCommitter } from '../group-commit.js';
 import type { Database, DeliveryTable } from '../schema.js';
 
 export function toDelivery(row: Selectable<DeliveryTable>): Delivery {
@@ -24,7 +25,12 @@ export interface DeliveryCounts {
 }
 
 export class DeliveryRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Status changes made outside a caller's transaction in one turn of the event loop commit together. */
+  private readonly commits: GroupCommitter;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.commits = new GroupCommitter(db);
+  }
 
   /**
    * Inserts deliveries, skipping pairs (message, endpoint) that already have one, and
@@ -89,11 +95,14 @@ export class DeliveryRepository {
     now: number,
     db: Kysely<Database> = this.db,
   ): Promise<void> {
-    await db
-      .updateTable('delivery')
-      .set({ status, next_attempt_at: nextAttemptAt, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+    const update = (executor: Kysely<Database>) =>
+      executor.updateTable('delivery').set({ status, next_attempt_at: nextAttemptAt, updated_at: now }).where('id', '=', id).execute();
+    if (db === this.db) {
+      // Attempts claimed together mark their deliveries as sending together.
+      await this.commits.run(update);
+      return;
+    }
+    await update(db);
   }
 
   /** Counts an endpoint's deliveries by status, optionally created within a time range. */
