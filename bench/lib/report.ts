@@ -80,6 +80,7 @@ export function comparePipeline(figures: PipelineFigures, label = ''): Compariso
     rows.push(
       row(name('deliveries after ingest'), 'per s', delivery.afterIngestPerSecond, senderRate, senderCeilingName),
       row(name('time to drain backlog'), 's', delivery.drainSeconds, undefined),
+      row(name('Hookline CPU per delivered message'), 'ms', delivery.cpuMsPerMessage, undefined),
       row(name('accept-to-receipt p50'), 'ms', delivery.delay.p50, ceiling.latency.p50, receiverCeiling),
       row(name('accept-to-receipt p99'), 'ms', delivery.delay.p99, ceiling.latency.p99, receiverCeiling),
       row(name('accept-to-receipt max'), 'ms', delivery.delay.max, ceiling.latency.max, receiverCeiling),

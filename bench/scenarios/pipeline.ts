@@ -76,6 +76,11 @@ export interface DeliveryFigures {
    * the last delivery (for `drain`: from the first delivery to the last).
    */
   endToEndPerSecond: number | undefined;
+  /**
+   * CPU time of every Hookline process during ingest and drain, divided by the messages
+   * delivered, in ms. It moves less than the rates when other work shares the machine.
+   */
+  cpuMsPerMessage: number | undefined;
   /** Seconds from the end of ingest (for `deliver`: from the worker's start) until every accepted message arrived. */
   drainSeconds: number;
   drained: boolean;
@@ -479,6 +484,10 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         unparsed: summary.unparsed,
         duringIngestPerSecond: options.scenario === 'drain' ? undefined : round(atIngestEnd.deliveries / ingestSeconds, 1),
         afterIngestPerSecond: drainSeconds >= 1 ? round((summary.deliveries - atIngestEnd.deliveries) / drainSeconds, 1) : undefined,
+        cpuMsPerMessage:
+          ingestHookline.total === undefined || drainHookline.total === undefined || summary.uniqueMessages === 0
+            ? undefined
+            : round(((ingestHookline.total * ingestSeconds + drainHookline.total * ((drainEnded - drainStarted) / 1_000)) * 1_000) / summary.uniqueMessages, 3),
         endToEndPerSecond: round(summary.uniqueMessages / (options.scenario === 'drain' ? drainingSeconds(summary) ?? drainSeconds : ingestSeconds + drainSeconds), 1),
         drainSeconds: round(drainSeconds, 2),
         drained,
