@@ -1,7 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import type { JobHandler, Queue } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
-import { GroupCommitter } from '../store/group-commit.js';
 import { createId } from '../store/ids.js';
 import { DeliveryStatus, type Delivery, type Endpoint, type Message } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -44,7 +43,6 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
  * message creates nothing twice.
  */
 export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, logger: Logger): JobHandler<FanOutJob> {
-  const commits = new GroupCommitter(store.db);
   return async (job) => {
     const message = await store.messages.findById(job.data.msgId);
     if (!message) {
@@ -58,7 +56,7 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
       .filter((endpoint) => endpointMatches(endpoint, message))
       .map((endpoint) => newDelivery(message, endpoint.id, now));
 
-    await commits.run(async (transaction) => {
+    await store.groupCommit.run(async (transaction) => {
       const inserted = await store.deliveries.insertMissing(deliveries, transaction);
       await queue.addInTransaction<DeliveryJob>(
         transaction,

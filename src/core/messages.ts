@@ -1,6 +1,5 @@
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
-import { GroupCommitter } from '../store/group-commit.js';
 import { createId } from '../store/ids.js';
 import type { MessagePageRequest } from '../store/repositories/messages.js';
 import type { Page } from '../store/pagination.js';
@@ -21,17 +20,12 @@ export interface MessageInput {
 }
 
 export class MessageService {
-  /** Messages accepted in the same turn of the event loop are committed together. */
-  private readonly commits: GroupCommitter;
-
   constructor(
     private readonly store: Store,
     private readonly queue: Queue,
     private readonly applications: ApplicationService,
     private readonly clock: Clock,
-  ) {
-    this.commits = new GroupCommitter(store.db);
-  }
+  ) {}
 
   /**
    * Stores a message and its fan-out job in one transaction, shared with the other messages
@@ -60,7 +54,7 @@ export class MessageService {
     };
 
     try {
-      await this.commits.run(async (transaction) => {
+      await this.store.groupCommit.run(async (transaction) => {
         await this.store.messages.insert(message, transaction);
         await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: { msgId: message.id } }]);
       });

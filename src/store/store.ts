@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from './dialect.js';
+import { GroupCommitter } from './group-commit.js';
 import { ApplicationRepository } from './repositories/applications.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
@@ -15,6 +16,11 @@ import type { Database } from './schema.js';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /**
+   * Runs work in a transaction shared with the other work submitted in the same turn of the
+   * event loop, and resolves after that transaction commits (see GroupCommitter).
+   */
+  readonly groupCommit: GroupCommitter;
   readonly applications: ApplicationRepository;
   readonly eventTypes: EventTypeRepository;
   readonly endpoints: EndpointRepository;
@@ -29,14 +35,16 @@ export interface Store {
 }
 
 export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+  const groupCommit = new GroupCommitter(db);
   return {
     db,
     dialect,
+    groupCommit,
     applications: new ApplicationRepository(db),
     eventTypes: new EventTypeRepository(db),
     endpoints: new EndpointRepository(db),
     messages: new MessageRepository(db),
-    deliveries: new DeliveryRepository(db),
+    deliveries: new DeliveryRepository(db, groupCommit),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
     idempotencyKeys: new IdempotencyKeyRepository(db),

@@ -25,12 +25,14 @@ export interface DeliveryCounts {
 }
 
 export class DeliveryRepository {
-  /** Status changes made outside a caller's transaction in one turn of the event loop commit together. */
-  private readonly commits: GroupCommitter;
-
-  constructor(private readonly db: Kysely<Database>) {
-    this.commits = new GroupCommitter(db);
-  }
+  /**
+   * `commits` groups the status changes made outside a caller's transaction with the other
+   * writes of the same turn of the event loop; by default they group only among themselves.
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly commits: GroupCommitter = new GroupCommitter(db),
+  ) {}
 
   /**
    * Inserts deliveries, skipping pairs (message, endpoint) that already have one, and
