@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Application } from '../records.js';
+import { Precompiled } from '../precompiled.js';
 import type { ApplicationTable, Database } from '../schema.js';
 
 function toApplication(row: Selectable<ApplicationTable>): Application {
@@ -27,18 +28,21 @@ function toRow(application: Application): Selectable<ApplicationTable> {
   };
 }
 
+const selectByIdOrUid = new Precompiled(2, (db, id: string, uid: string) =>
+  db
+    .selectFrom('application')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', id), eb('uid', '=', uid)]))
+    .orderBy('id')
+    .limit(2),
+);
+
 export class ApplicationRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Finds an application by its id or, failing that, by its uid. */
   async findByIdOrUid(idOrUid: string): Promise<Application | undefined> {
-    const row = await this.db
-      .selectFrom('application')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', idOrUid), eb('uid', '=', idOrUid)]))
-      .orderBy('id')
-      .limit(2)
-      .execute();
+    const row = (await selectByIdOrUid.execute(this.db, idOrUid, idOrUid)).rows;
     const byId = row.find((candidate) => candidate.id === idOrUid);
     const match = byId ?? row[0];
     return match ? toApplication(match) : undefined;

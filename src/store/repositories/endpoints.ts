@@ -3,6 +3,7 @@ import { createId } from '../ids.js';
 import { parseJsonColumn, toJsonColumn } from '../json.js';
 import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Endpoint, EndpointSecret } from '../records.js';
+import { Precompiled } from '../precompiled.js';
 import type { Database, EndpointTable } from '../schema.js';
 
 function toEndpoint(row: Selectable<EndpointTable>): Endpoint {
@@ -41,6 +42,9 @@ function toRow(endpoint: Endpoint): Selectable<EndpointTable> {
   };
 }
 
+const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('endpoint').selectAll().where('id', '=', id));
+const selectEnabled = new Precompiled(1, (db, appId: string) => db.selectFrom('endpoint').selectAll().where('app_id', '=', appId).where('disabled', '=', 0));
+
 export class EndpointRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -58,7 +62,7 @@ export class EndpointRepository {
   }
 
   async findById(id: string): Promise<Endpoint | undefined> {
-    const row = await this.db.selectFrom('endpoint').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await selectById.execute(this.db, id)).rows;
     return row ? toEndpoint(row) : undefined;
   }
 
@@ -116,12 +120,7 @@ export class EndpointRepository {
 
   /** Enabled endpoints of an application, for fan-out. */
   async listEnabled(appId: string, db: Kysely<Database> = this.db): Promise<Endpoint[]> {
-    const rows = await db
-      .selectFrom('endpoint')
-      .selectAll()
-      .where('app_id', '=', appId)
-      .where('disabled', '=', 0)
-      .execute();
+    const { rows } = await selectEnabled.execute(db, appId);
     return rows.map(toEndpoint);
   }
 
