@@ -4,7 +4,13 @@ import type { Store } from '../store/store.js';
 import { errorCodes, HttpError } from './errors.js';
 
 /** Caller of a request, from its bearer token. */
-export type Principal = { kind: 'admin' } | { kind: 'application'; appId: string; tokenId: string };
+export type Principal = { kind: 'admin' } | { kind: 'application'; appId: string; tokenId: string; readOnly: boolean };
+
+/** Kind of an application token created with `readOnly: true`. Other application tokens have the kind `app`. */
+export const readOnlyTokenKind = 'app-read-only';
+
+/** Route that a read-only token may call with POST, because it only revokes that token. */
+const logoutUrl = '/api/v1/auth/logout';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,7 +65,11 @@ export function registerAuth(app: FastifyInstance, store: Store, adminToken: str
     if (access !== 'application') {
       throw new HttpError(403, errorCodes.forbidden, 'This route needs the admin token.');
     }
-    request.principal = { kind: 'application', appId: stored.appId, tokenId: stored.id };
+    const readOnly = stored.kind === readOnlyTokenKind;
+    if (readOnly && request.method !== 'GET' && request.method !== 'HEAD' && request.routeOptions.url !== logoutUrl) {
+      throw new HttpError(403, errorCodes.forbidden, 'This token is read-only; it may send GET requests and log out.');
+    }
+    request.principal = { kind: 'application', appId: stored.appId, tokenId: stored.id, readOnly };
   });
 
   // An application token reaches only its own application, named by id or uid in the path.

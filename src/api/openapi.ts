@@ -45,6 +45,16 @@ const validationBody = {
   },
 };
 
+function successResponse(route: RegisteredRoute): Record<string, unknown> {
+  if (route.responseMediaType) {
+    return { description: 'Success', content: { [route.responseMediaType]: { schema: { type: 'string' } } } };
+  }
+  if (route.response) {
+    return { description: 'Success', content: { 'application/json': { schema: schemaOf(route.response, 'output') } } };
+  }
+  return { description: 'Success' };
+}
+
 /** Builds the OpenAPI 3.1 document of every route in the table. */
 export function buildOpenApiDocument(routes: RegisteredRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -62,9 +72,7 @@ export function buildOpenApiDocument(routes: RegisteredRoute[], version: string)
     }
 
     const responses: Record<string, unknown> = {
-      [String(route.status)]: route.response
-        ? { description: 'Success', content: { 'application/json': { schema: schemaOf(route.response, 'output') } } }
-        : { description: 'Success' },
+      [String(route.status)]: successResponse(route),
       '400': { description: 'Bad request', content: { 'application/json': { schema: errorBody } } },
       '422': { description: 'Validation error', content: { 'application/json': { schema: validationBody } } },
     };

@@ -23,6 +23,8 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   status: number;
   /** Schema of a successful response body, for the OpenAPI document. */
   response?: z.ZodType;
+  /** Media type of a successful response that is not JSON, such as `text/event-stream`, for the OpenAPI document. */
+  responseMediaType?: string;
   /** Accepts an `Idempotency-Key` header (POST routes that create something). */
   idempotent?: boolean;
   handler: (
@@ -80,6 +82,10 @@ export class RouteTable {
         const query = parse(definition.query, request.query, 'query');
         const body = parse(definition.body, request.body, 'body');
         const result = await definition.handler({ params, query, body, request, reply });
+        // A handler that streams its response takes over the reply and has already answered.
+        if (reply.sent) {
+          return reply;
+        }
         if (definition.status === 204) {
           return reply.status(204).send();
         }

@@ -17,8 +17,18 @@ export const channel = z.string().min(1).max(128).regex(identifierPattern, 'may 
 const text = z.string().regex(/^[^\0]*$/, 'must not contain NUL characters');
 const metadata = z.record(z.string(), z.string());
 const throttleRate = z.number().int().min(1).max(65535);
-const secretPattern = /^(whsec_)?[a-zA-Z0-9+/=]{32,100}$/;
-export const secret = z.string().regex(secretPattern, 'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_');
+const secretPattern = /^((whsec_)?[a-zA-Z0-9+/=]{32,100}|whsk_[a-zA-Z0-9+/=]{43,88})$/;
+export const secret = z
+  .string()
+  .regex(
+    secretPattern,
+    'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_, or an ed25519 key: whsk_ and base64 of the 32-byte seed',
+  );
+export const signatureScheme = z
+  .enum(['hmac-sha256', 'ed25519'])
+  .describe(
+    'Scheme of the secret that Hookline generates when none is given: hmac-sha256 (whsec_ secret, v1 signatures, the default) or ed25519 (whsk_ signing key, v1a signatures, and GET …/secret returns the whpk_ public key). A Hookline extension of the Svix API.',
+  );
 
 function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
   let list = z.array(item);
@@ -111,6 +121,7 @@ export const endpointIn = z
   .object({
     ...endpointFields,
     secret: secret.nullish(),
+    signatureScheme: signatureScheme.nullish(),
     headers: z.record(z.string(), z.string()).optional(),
   })
   .transform(foldEndpointAliases);
@@ -137,6 +148,9 @@ export const secretRotateIn = z
   .object({
     key: secret.nullish(),
     gracePeriodSeconds: z.number().int().min(0).max(604_800).nullish(),
+    signatureScheme: signatureScheme
+      .nullish()
+      .describe('Scheme of the generated key when `key` is not given; defaults to the scheme of the current secret. A Hookline extension of the Svix API.'),
   })
   .nullish();
 
@@ -220,3 +234,35 @@ export const withContentQuery = z.object({ with_content: booleanQuery });
 export const getIfExistsQuery = z.object({ get_if_exists: booleanQuery });
 export const expungeQuery = z.object({ expunge: booleanQuery });
 export const statsQuery = z.object({ since: isoDate.optional(), until: isoDate.optional() });
+
+/** A position in an application's event stream, as the pull API and the event stream return it. */
+const streamIterator = z
+  .string()
+  .max(300)
+  .regex(/^[a-zA-Z0-9\-_.]+$/, 'must be the iterator of a previous response of this event stream')
+  .optional();
+
+const streamFilterQuery = {
+  event_types: listQuery(eventTypeName).describe('Only messages of these event types (repeat the parameter or separate with commas).'),
+  channels: listQuery(channel).describe('Only messages with at least one of these channels.'),
+  after: isoDate.optional().describe('Only messages created after this time (RFC 3339).'),
+};
+
+export const eventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(250).default(50),
+  iterator: streamIterator.describe('Continue after this position: the iterator of the previous response. Without it, reading starts at the oldest message.'),
+  ...streamFilterQuery,
+  wait: z.coerce
+    .number()
+    .min(0)
+    .max(30)
+    .default(0)
+    .describe('Seconds to wait for a message when none is newer than the iterator (long polling), from 0 to 30. Default 0.'),
+});
+
+export const eventStreamQuery = z.object({
+  iterator: streamIterator.describe(
+    'Start after this position. The Last-Event-ID header wins over it. Without either, the stream starts with messages accepted after the connection opened.',
+  ),
+  ...streamFilterQuery,
+});

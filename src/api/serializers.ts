@@ -175,6 +175,11 @@ export const attemptOutSchema = z.object({
   triggerType: z.number().int().describe('0 scheduled, 1 manual'),
   timestamp: date,
 });
+export const eventsOutSchema = z.object({
+  data: z.array(messageOutSchema),
+  iterator: z.string().describe('Position to pass as the iterator of the next request'),
+  done: z.boolean().describe('True when no more messages were available when the request was read'),
+});
 export const endpointMessageOutSchema = messageOutSchema.extend(deliveryState);
 export const messageEndpointOutSchema = endpointOutSchema.extend(deliveryState);
 export const listOf = (item: z.ZodType) =>

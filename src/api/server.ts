@@ -2,12 +2,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
+import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -26,6 +29,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
+  streamHeartbeatMs: number;
 }
 
 /** Builds the HTTP server with every route; the caller decides where it listens. */
@@ -56,7 +61,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerApplicationRoutes(table, options.services);
   registerEventTypeRoutes(table, options.services);
   registerEndpointRoutes(table, options.services);
+  registerDeliveryHealthRoutes(table, options.services);
   registerMessageRoutes(table, options.services);
+  registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
   registerSystemRoutes(table, {
     services: options.services,
@@ -66,6 +73,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     publicUrl: options.publicUrl,
     clock: options.clock,
   });
+
+  registerDocsUi(app);
 
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   // Readiness means "can accept messages", which needs only the store: with the queue

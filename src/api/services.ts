@@ -2,9 +2,12 @@ import type { ApplicationService } from '../core/applications.js';
 import type { AttemptQueryService } from '../core/attempts.js';
 import type { EndpointService } from '../core/endpoints.js';
 import type { EventTypeService } from '../core/event-types.js';
+import type { MessageStreamService } from '../core/message-stream.js';
 import type { MessageService } from '../core/messages.js';
 import type { RedeliveryService } from '../core/redelivery.js';
+import type { OperationalWebhookService } from '../core/operational-webhooks.js';
 import type { WorkshopService } from '../core/workshop.js';
+import type { DeliveryHealthReport } from '../delivery/health-report.js';
 
 /** The domain services that the routes call. */
 export interface ApiServices {
@@ -12,9 +15,13 @@ export interface ApiServices {
   eventTypes: EventTypeService;
   endpoints: EndpointService;
   messages: MessageService;
+  stream: MessageStreamService;
   attempts: AttemptQueryService;
   redelivery: RedeliveryService;
   workshop: WorkshopService;
+  operationalWebhooks: OperationalWebhookService;
+  /** Circuit breakers, failure streaks and slow-downs of endpoints. */
+  deliveryHealth: DeliveryHealthReport;
 }
 
 /** Checks of the services behind the API, for the health route. */

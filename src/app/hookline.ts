@@ -11,17 +11,24 @@ import type { Clock } from '../core/clock.js';
 import { EndpointService } from '../core/endpoints.js';
 import { EventTypeService } from '../core/event-types.js';
 import { createFanOutHandler } from '../core/fan-out.js';
+import { MessageStreamService } from '../core/message-stream.js';
 import { MessageService } from '../core/messages.js';
+import { OperationalWebhookService } from '../core/operational-webhooks.js';
 import { RecoverySweep } from '../core/recovery-sweep.js';
 import { RedeliveryService } from '../core/redelivery.js';
 import { workshopCatalog, WorkshopService } from '../core/workshop.js';
 import { createAttemptHandler } from '../delivery/attempt-handler.js';
+import { CircuitBreaker } from '../delivery/circuit-breaker.js';
+import { EndpointHealthTracker } from '../delivery/endpoint-health.js';
+import { EndpointPacing } from '../delivery/endpoint-pacing.js';
+import { DeliveryHealthReport } from '../delivery/health-report.js';
 import { createWebhookSender, type LookupAllFunction } from '../delivery/http-sender.js';
 import type { Logger } from '../observability/logger.js';
 import type { Consumer } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminToken } from './admin-token.js';
+import { openMessageNotifier } from './open-notifier.js';
 import { modeOf, openQueue } from './open-queue.js';
 import { describeStore, openStore, storeDialect } from './open-store.js';
 import { version } from './version.js';
@@ -76,19 +83,54 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     throw error;
   }
   const { queue, state } = opened;
+  // API processes accept messages and serve the pull API; workers create operational
+  // webhook messages, so they publish notices too but have no readers to wake.
+  const notifier = openMessageNotifier(config, logger, roles.api);
 
   const applications = new ApplicationService(store, clock);
   const eventTypes = new EventTypeService(store, clock);
   const endpoints = new EndpointService(store, applications, clock);
-  const messages = new MessageService(store, queue, applications, clock);
+  const messages = new MessageService(store, queue, applications, clock, notifier);
+  const stream = roles.api
+    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 5_000, releaseCheckMs: 25 })
+    : undefined;
+  const operationalWebhooks = new OperationalWebhookService(
+    store,
+    applications,
+    endpoints,
+    messages,
+    clock,
+    logger.child({ component: 'operational-webhooks' }),
+  );
+  const breaker = new CircuitBreaker({
+    state,
+    logger: logger.child({ component: 'breaker' }),
+    clock,
+    threshold: config.breakerThreshold,
+    cooldownMs: config.breakerCooldown,
+    maxCooldownMs: config.breakerMaxCooldown,
+    probeLeaseMs: config.requestTimeout + 5_000,
+    // A failure count that expired during a streak would restart the streak that
+    // HOOKLINE_DISABLE_AFTER measures, so the count outlives it.
+    stateTtlMs: Math.max(7 * 86_400_000, 2 * config.disableAfter),
+  });
+  const pacing = new EndpointPacing({
+    state,
+    clock,
+    endpointConcurrency: config.endpointConcurrency ?? Math.max(1, Math.floor(config.workerConcurrency / 2)),
+  });
   const services: ApiServices = {
     applications,
     eventTypes,
     endpoints,
     messages,
+    // Worker-only processes build no server, so nothing reads this service there.
+    stream: stream as MessageStreamService,
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
+    operationalWebhooks,
+    deliveryHealth: new DeliveryHealthReport(store, breaker, pacing),
   };
   await eventTypes.seed(workshopCatalog);
 
@@ -104,7 +146,11 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     userAgent: `Hookline/${version}`,
     allowedCidrs,
     ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(config.proxyUrl ? { proxyUrl: config.proxyUrl } : {}),
   });
+  if (config.proxyUrl) {
+    logger.info({ proxy: redactUrl(config.proxyUrl) }, 'Deliveries go through an HTTP proxy');
+  }
   if (roles.worker) {
     consumers.push(
       queue.consume<FanOutJob>('events', createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' })), {
@@ -121,6 +167,17 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
           retrySchedule: config.retrySchedule,
           userAgent: `Hookline/${version}`,
           clock,
+          maxRetryAfterMs: config.maxRetryAfter,
+          breaker,
+          pacing,
+          health: new EndpointHealthTracker({
+            store,
+            breaker,
+            pacing,
+            logger: logger.child({ component: 'endpoint-health' }),
+            disableAfterMs: config.disableAfter,
+            operationalEvents: operationalWebhooks,
+          }),
         }),
         { concurrency: config.workerConcurrency },
       ),
@@ -167,6 +224,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       version,
       publicUrl: () => config.publicUrl ?? url ?? `http://${config.host}:${config.port}`,
       clock,
+      streamHeartbeatMs: config.streamHeartbeat,
     });
     let address: string;
     try {
@@ -177,6 +235,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       await sweep?.stop();
       await queue.close(0);
       await state.close();
+      await notifier.close();
       await sender.close();
       await store.destroy();
       throw error;
@@ -190,6 +249,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   let closing: Promise<void> | undefined;
   const close = async () => {
     logger.info('Shutting down: no new requests or jobs are taken');
+    // Long polls and event streams end now; their clients resume from the last position.
+    stream?.close();
     // The server and the consumers stop together, so the shutdown timeout bounds both.
     await Promise.all([
       server ? closeServer(server, config.shutdownTimeout, logger) : undefined,
@@ -198,6 +259,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     await sweep?.stop();
     await queue.close(config.shutdownTimeout);
     await state.close();
+    await notifier.close();
     await sender.close();
     await store.destroy();
     logger.info('Shutdown complete');
@@ -209,6 +271,14 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     url,
     close: () => (closing ??= close()),
   };
+}
+
+/** Returns a URL without its user name and password, for logs. */
+function redactUrl(text: string): string {
+  const url = new URL(text);
+  url.username = '';
+  url.password = '';
+  return url.toString();
 }
 
 /**

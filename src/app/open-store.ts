@@ -4,6 +4,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Dialect } from '../store/dialect.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { openPostgres } from '../store/postgres.js';
+import { SecretCipher } from '../store/secret-cipher.js';
+import { encryptStoredSecrets } from '../store/secret-encryption.js';
 import { openSqlite } from '../store/sqlite.js';
 import { createStore, type Store } from '../store/store.js';
 
@@ -28,8 +30,9 @@ export function describeStore(config: Readonly<Config>): string {
 }
 
 /**
- * Opens the configured store and applies pending migrations. On PostgreSQL the migrator
- * holds an advisory lock, so processes that start together migrate once.
+ * Opens the configured store, applies pending migrations and encrypts stored signing
+ * secrets when HOOKLINE_ENCRYPTION_KEY is set. On PostgreSQL the migrator holds an
+ * advisory lock, so processes that start together migrate once.
  */
 export async function openStore(config: Readonly<Config>, logger: Logger): Promise<Store> {
   const dialect = storeDialect(config);
@@ -43,14 +46,19 @@ export async function openStore(config: Readonly<Config>, logger: Logger): Promi
         ).db
       : openSqlite(sqlitePath(config)).db;
 
+  const cipher = config.encryptionKey === undefined ? undefined : new SecretCipher(config.encryptionKey);
   try {
     const applied = await migrateToLatest(db, dialect);
     if (applied.length > 0) {
       logger.info({ migrations: applied, store: describeStore(config) }, 'Database migrated');
     }
+    const encrypted = await encryptStoredSecrets(db, cipher);
+    if (encrypted > 0) {
+      logger.info({ secrets: encrypted, keyId: cipher?.currentKeyId }, 'Encrypted stored signing secrets with the current HOOKLINE_ENCRYPTION_KEY');
+    }
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  return createStore(db, dialect);
+  return createStore(db, dialect, { cipher });
 }

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { startHookline, type Roles } from '../app/hookline.js';
-import { migrateStore } from '../app/migrate.js';
+import type { Roles } from '../app/hookline.js';
 import { version } from '../app/version.js';
 import { ConfigError, loadConfig, type Config } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { UsageError } from './api-client.js';
+import type { ToolCommand } from './command.js';
+import { listenCommand } from './listen.js';
+import { receiveCommand } from './receive.js';
+import { sendCommand } from './send.js';
+import { tokenCommand } from './token.js';
+import { verifyCommand } from './verify.js';
 
 const usage = `Usage: hookline <command> [options]
 
@@ -13,6 +19,13 @@ Commands:
   api                Run only the HTTP API.
   worker             Run only the workers that fan out and deliver messages.
   migrate            Apply pending database migrations and exit.
+
+Tools (hookline <tool> --help describes each):
+  listen <app> --forward-to URL   Forward an application's messages to a local server.
+  send <app> <event-type> --data JSON|@FILE   Send a message.
+  verify --secret S --headers FILE --body FILE   Check a captured webhook and name what fails.
+  receive [--port N] [--secret S]   Run a local receiver that verifies and prints webhooks.
+  token create --app <app>   Create an application token for the API and the portal.
 
 Options:
   --concurrency N    worker, start: delivery attempts run at the same time (overrides HOOKLINE_WORKER_CONCURRENCY).
@@ -41,6 +54,8 @@ function integerOption(name: string, text: string | undefined, minimum: number, 
 
 async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  // Loaded here so that the tools start without the server's modules.
+  const { startHookline } = await import('../app/hookline.js');
   const hookline = await startHookline({ config, logger, roles });
 
   let signals = 0;
@@ -63,7 +78,34 @@ async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
+const tools = new Map<string, ToolCommand>(
+  [listenCommand, sendCommand, verifyCommand, receiveCommand, tokenCommand].map((tool) => [tool.name, tool]),
+);
+
+/** Runs a tool command and exits with its status: 2 for a usage error, 1 for a failure. */
+async function runTool(tool: ToolCommand, args: string[]): Promise<never> {
+  let status: number;
+  try {
+    status = await tool.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`hookline ${tool.name}: ${error.message}
+Run "hookline ${tool.name} --help" for its options.
+`);
+      process.exit(2);
+    }
+    process.stderr.write(`hookline ${tool.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  process.exit(status);
+}
+
 async function main(): Promise<void> {
+  const tool = tools.get(process.argv[2] ?? '');
+  if (tool) {
+    return runTool(tool, process.argv.slice(3));
+  }
+
   let parsed;
   try {
     parsed = parseArgs({
@@ -125,6 +167,7 @@ async function main(): Promise<void> {
     case 'worker':
       return run({ api: false, worker: true }, config);
     case 'migrate': {
+      const { migrateStore } = await import('../app/migrate.js');
       const applied = await migrateStore(config);
       process.stdout.write(applied.length > 0 ? `Applied ${applied.join(', ')}\n` : 'The database is up to date.\n');
       return;
@@ -142,6 +185,8 @@ function describeStartupError(error: NodeJS.ErrnoException): string | undefined 
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
       return `${error.message}: HOOKLINE_HOST is not an address of this machine. Use 127.0.0.1, 0.0.0.0 or one of its own addresses.`;
+    case 'ERR_HOOKLINE_ENCRYPTION_KEY':
+      return error.message;
     case 'EACCES':
     case 'EPERM':
     case 'EEXIST':

@@ -26,6 +26,16 @@ export interface Config {
   publicUrl: string | undefined;
   shutdownTimeout: number;
   devAllowLoopback: boolean;
+  /** AES-256 keys for secrets at rest: the first encrypts, all decrypt. Undefined stores secrets as plain text. */
+  encryptionKey: readonly Buffer[] | undefined;
+  proxyUrl: string | undefined;
+  disableAfter: number;
+  breakerThreshold: number;
+  breakerCooldown: number;
+  breakerMaxCooldown: number;
+  maxRetryAfter: number;
+  endpointConcurrency: number | undefined;
+  streamHeartbeat: number;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */
@@ -47,8 +57,8 @@ function read<T>(definition: Setting<T>, environment: NodeJS.ProcessEnv, problem
     return definition.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    // Tokens and URLs (which may carry a password) are never echoed.
-    const shown = /TOKEN|_URL$/.test(definition.name) ? '(value hidden)' : JSON.stringify(text);
+    // Tokens, keys and URLs (which may carry a password) are never echoed.
+    const shown = /TOKEN|KEY|_URL$/.test(definition.name) ? '(value hidden)' : JSON.stringify(text);
     problems.push(`${definition.name}=${shown} is invalid: ${reason}.`);
     return undefined;
   }
@@ -78,6 +88,11 @@ export function loadConfig(
   if (problems.length === 0 && config.recoveryGrace <= config.queueLease) {
     problems.push(
       `HOOKLINE_RECOVERY_GRACE (${config.recoveryGrace} ms) must be longer than HOOKLINE_QUEUE_LEASE (${config.queueLease} ms), so the recovery sweep never races a job that the queue still holds.`,
+    );
+  }
+  if (problems.length === 0 && config.breakerMaxCooldown < config.breakerCooldown) {
+    problems.push(
+      `HOOKLINE_BREAKER_MAX_COOLDOWN (${config.breakerMaxCooldown} ms) must be at least HOOKLINE_BREAKER_COOLDOWN (${config.breakerCooldown} ms), because failed probes only lengthen the wait.`,
     );
   }
   const queueUrls = [config.redisUrl, config.eventsRedisUrl, config.webhooksRedisUrl];

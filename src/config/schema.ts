@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** One environment variable: how it is parsed, its default and what it means. */
@@ -53,6 +54,33 @@ function parseBoolean(text: string): boolean {
   throw new Error('expected true or false (1, yes, on and 0, no, off also work)');
 }
 
+const encryptionKeyBytes = 32;
+
+function parseEncryptionKeys(text: string): Buffer[] {
+  const keys = parseList(text).map((entry, index) => {
+    const position = index === 0 ? 'the key' : `key ${index + 1} of the list`;
+    let key: Buffer | undefined;
+    if (/^[0-9a-fA-F]{64}$/.test(entry)) {
+      key = Buffer.from(entry, 'hex');
+    } else if (/^[A-Za-z0-9+/]{43}=?$/.test(entry)) {
+      key = Buffer.from(entry, 'base64');
+    }
+    if (key?.length !== encryptionKeyBytes) {
+      throw new Error(
+        `${position} is not ${encryptionKeyBytes} bytes in base64 (44 characters) or hex (64 characters); generate one with: openssl rand -base64 32`,
+      );
+    }
+    return key;
+  });
+  if (keys.length === 0) {
+    throw new Error('expected a key of 32 bytes in base64 or hex');
+  }
+  if (new Set(keys.map((key) => key.toString('hex'))).size !== keys.length) {
+    throw new Error('the list contains the same key twice');
+  }
+  return keys;
+}
+
 function parseList(text: string): string[] {
   return text
     .split(',')
@@ -60,24 +88,21 @@ function parseList(text: string): string[] {
     .filter((item) => item.length > 0);
 }
 
-const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const ipv6Cidr = /^[0-9a-fA-F:.]+\/(\d{1,3})$/;
-
 function parseCidrList(text: string): string[] {
   const ranges = parseList(text);
   for (const range of ranges) {
-    const v4 = ipv4Cidr.exec(range);
-    if (v4) {
-      const octetsValid = v4.slice(1, 5).every((octet) => Number(octet) <= 255);
-      if (octetsValid && Number(v4[5]) <= 32) {
-        continue;
-      }
+    // ipaddr.js also accepts IPv4 in shortened notations, which a CIDR list should not use.
+    const dottedIpv4 = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(range);
+    let valid = false;
+    try {
+      ipaddr.parseCIDR(range);
+      valid = dottedIpv4 || range.includes(':');
+    } catch {
+      valid = false;
     }
-    const v6 = ipv6Cidr.exec(range);
-    if (v6 && range.includes(':') && Number(v6[1]) <= 128) {
-      continue;
+    if (!valid) {
+      throw new Error(`"${range}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`);
     }
-    throw new Error(`"${range}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`);
   }
   return ranges;
 }
@@ -340,6 +365,77 @@ export const settings = {
     description:
       'Shortcut for local development: lets deliveries reach 127.0.0.0/8 and ::1, as if both were listed in HOOKLINE_ALLOW_PRIVATE_NETWORKS.',
     parse: parseBoolean,
+  }),
+  encryptionKey: setting({
+    name: 'HOOKLINE_ENCRYPTION_KEY',
+    unit: '32 bytes in base64 or hex; a comma-separated list while changing keys',
+    defaultText: undefined,
+    description:
+      'Key that encrypts endpoint signing secrets in the database with AES-256-GCM. Generate one with `openssl rand -base64 32`. Every API and worker process needs the same value. Start-up encrypts secrets stored before the key was set. To change the key, list the new key first and the old one after it: start-up encrypts every secret with the new key again, after which the old key may be removed. When unset, secrets are stored as plain text, and start-up stops if the database contains encrypted secrets.',
+    parse: parseEncryptionKeys,
+  }),
+  proxyUrl: setting({
+    name: 'HOOKLINE_PROXY_URL',
+    unit: 'URL',
+    defaultText: undefined,
+    description:
+      'HTTP proxy that every delivery goes through, such as http://proxy.internal:3128, so that endpoints see the proxy\'s static source address. Hookline still resolves and checks each endpoint\'s address itself and asks the proxy to connect to that checked address. Credentials in the URL are sent to the proxy as basic authentication.',
+    parse: parseUrl(['http:', 'https:']),
+  }),
+  disableAfter: setting({
+    name: 'HOOKLINE_DISABLE_AFTER',
+    unit: 'duration',
+    defaultText: '5d',
+    description:
+      'How long an endpoint may fail without a single success before it is disabled and an endpoint.disabled operational webhook is sent. Counted from the first failure after the last success.',
+    parse: parseDurationBetween(60_000, 365 * 86_400_000),
+  }),
+  breakerThreshold: setting({
+    name: 'HOOKLINE_BREAKER_THRESHOLD',
+    unit: 'failures',
+    defaultText: '10',
+    description:
+      'Consecutive failed attempts to one endpoint, over all its deliveries and workers, that open its circuit breaker. While the breaker is open, the endpoint\'s due deliveries are postponed without spending attempts.',
+    parse: parseInteger(1, 1_000_000),
+  }),
+  breakerCooldown: setting({
+    name: 'HOOKLINE_BREAKER_COOLDOWN',
+    unit: 'duration',
+    defaultText: '30s',
+    description:
+      'How long an opened circuit breaker waits before one probe attempt tests the endpoint. Each failed probe doubles the wait, up to HOOKLINE_BREAKER_MAX_COOLDOWN; a successful probe closes the breaker.',
+    parse: parseDurationBetween(10, 86_400_000),
+  }),
+  breakerMaxCooldown: setting({
+    name: 'HOOKLINE_BREAKER_MAX_COOLDOWN',
+    unit: 'duration',
+    defaultText: '10m',
+    description: 'Maximum wait between two probes of an endpoint whose circuit breaker is open.',
+    parse: parseDurationBetween(10, 7 * 86_400_000),
+  }),
+  maxRetryAfter: setting({
+    name: 'HOOKLINE_MAX_RETRY_AFTER',
+    unit: 'duration',
+    defaultText: '1h',
+    description:
+      'Longest Retry-After that Hookline honours from a 429, 502, 503 or 504 response. Longer values, in seconds or as an HTTP date, are cut to this.',
+    parse: parseDurationBetween(0, 7 * 86_400_000),
+  }),
+  endpointConcurrency: setting({
+    name: 'HOOKLINE_ENDPOINT_CONCURRENCY',
+    unit: 'attempts',
+    defaultText: undefined,
+    description:
+      'Attempts that one process runs at the same time to an endpoint whose latest attempt there timed out. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a hanging endpoint never takes every slot. Endpoints that answer, even with errors, are not capped. Defaults to half of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
+    parse: parseInteger(1, 10_000),
+  }),
+  streamHeartbeat: setting({
+    name: 'HOOKLINE_STREAM_HEARTBEAT',
+    unit: 'duration',
+    defaultText: '15s',
+    description:
+      'Maximum silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
+    parse: parseDurationBetween(100, 300_000),
   }),
 } as const;
 

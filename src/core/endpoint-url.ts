@@ -37,5 +37,36 @@ export function validateEndpointUrl(text: string, loc: string[] = ['body', 'url'
   if (url.hostname === '') {
     throw ValidationError.field(loc, 'URL has no host.', 'value_error.url.host');
   }
+  const hostProblem = findHostProblem(url.hostname);
+  if (hostProblem !== undefined) {
+    throw ValidationError.field(loc, `URL host "${url.hostname}" is invalid: ${hostProblem}`, 'value_error.url.host');
+  }
   return text;
+}
+
+// A DNS label as RFC 1123 allows it, plus "_", which some providers use in host names.
+const dnsLabel = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/**
+ * Checks a host that the URL parser accepted. The parser has already written every IPv4
+ * notation as dotted decimal, put IPv6 in brackets and turned international names into
+ * punycode, so what remains must be an IP address or a DNS name.
+ */
+function findHostProblem(hostname: string): string | undefined {
+  if (hostname.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(hostname)) {
+    return undefined;
+  }
+  const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+  if (name.length > 253) {
+    return 'a host name has at most 253 characters.';
+  }
+  for (const label of name.split('.')) {
+    if (label === '') {
+      return 'the host name has an empty label (two dots in a row, or a leading dot).';
+    }
+    if (!dnsLabel.test(label)) {
+      return `the label "${label}" is not a DNS label: use 1 to 63 letters, digits, "-" or "_", not starting or ending with "-".`;
+    }
+  }
+  return undefined;
 }

@@ -1,9 +1,10 @@
+import { generateAsymmetricSecret, isAsymmetricSecret, publicKeyOf, validateAsymmetricSecret } from '../signing/asymmetric.js';
 import { generateSecret, parseSecret } from '../signing/secret.js';
 import { createId } from '../store/ids.js';
 import type { Page, PageRequest } from '../store/pagination.js';
 import type { Endpoint } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { ApplicationService } from './applications.js';
+import { isUniqueViolation, type ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { validateEndpointUrl } from './endpoint-url.js';
@@ -18,10 +19,19 @@ export interface EndpointInput {
   channels?: string[] | null | undefined;
   metadata?: Record<string, string> | undefined;
   secret?: string | null | undefined;
+  /** Scheme of the secret generated when `secret` is not given. */
+  signatureScheme?: SignatureScheme | null | undefined;
   headers?: Record<string, string> | undefined;
 }
 
-export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
+export type EndpointPatch = Partial<Omit<EndpointInput, 'secret' | 'signatureScheme'>>;
+
+/**
+ * Scheme that signs an endpoint's webhooks: HMAC-SHA256 with a shared `whsec_` secret
+ * (`v1` signatures), or ed25519 with a `whsk_` private key whose `whpk_` public key the
+ * receiver verifies with (`v1a` signatures).
+ */
+export type SignatureScheme = 'hmac-sha256' | 'ed25519';
 
 /** Headers an endpoint may not set, because Hookline sets them on every request. */
 const reservedHeaders = new Set([
@@ -60,7 +70,7 @@ export class EndpointService {
     const application = await this.applications.get(appIdOrUid);
     validateEndpointUrl(input.url);
     const headers = validateHeaders(input.headers ?? {}, ['body', 'headers']);
-    const secret = input.secret ? normalizeSecret(input.secret, ['body', 'secret']) : generateSecret();
+    const secret = chooseSecret(input.secret, input.signatureScheme ?? undefined, ['body', 'secret']);
     if (input.uid) {
       await this.ensureUidFree(application.id, input.uid, undefined);
     }
@@ -81,7 +91,7 @@ export class EndpointService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.endpoints.insert(endpoint, secret);
+    await this.writeWithUid(endpoint.uid, () => this.store.endpoints.insert(endpoint, secret));
     return endpoint;
   }
 
@@ -116,10 +126,18 @@ export class EndpointService {
     return this.store.endpoints.list(application.id, page);
   }
 
-  /** Returns the endpoint's current signing secret. */
+  /**
+   * Returns the key that receivers verify the endpoint's webhooks with: the current
+   * `whsec_` secret, or for an ed25519 endpoint the `whpk_` public key of its signing key.
+   */
   async getSecret(appIdOrUid: string, endpointIdOrUid: string): Promise<string> {
     const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
-    const [current] = await this.store.endpoints.activeSecrets(endpoint.id, this.clock());
+    const current = await this.currentSecret(endpoint.id);
+    return isAsymmetricSecret(current) ? publicKeyOf(current) : current;
+  }
+
+  private async currentSecret(endpointId: string): Promise<string> {
+    const [current] = await this.store.endpoints.activeSecrets(endpointId, this.clock());
     if (!current) {
       throw new NotFoundError('Endpoint secret');
     }
@@ -128,16 +146,20 @@ export class EndpointService {
 
   /**
    * Replaces the signing secret. The old secret keeps signing beside the new one for
-   * `gracePeriodSeconds`, so receivers can switch without rejecting a webhook.
+   * `gracePeriodSeconds`, so receivers can switch without rejecting a webhook. Without a
+   * key, a new one is generated for `scheme`, which defaults to the scheme of the current
+   * secret.
    */
   async rotateSecret(
     appIdOrUid: string,
     endpointIdOrUid: string,
     key: string | null | undefined,
     gracePeriodSeconds: number = defaultGracePeriodSeconds,
+    scheme?: SignatureScheme,
   ): Promise<void> {
     const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
-    const secret = key ? normalizeSecret(key, ['body', 'key']) : generateSecret();
+    const currentScheme = isAsymmetricSecret(await this.currentSecret(endpoint.id)) ? 'ed25519' : 'hmac-sha256';
+    const secret = chooseSecret(key, scheme ?? (key ? undefined : currentScheme), ['body', 'key']);
     const now = this.clock();
     await this.store.endpoints.rotateSecret(endpoint.id, secret, now, now + gracePeriodSeconds * 1000);
   }
@@ -190,8 +212,26 @@ export class EndpointService {
       metadata: changes.metadata ?? current.metadata,
       updatedAt: this.clock(),
     };
-    await this.store.endpoints.update(next);
+    await this.writeWithUid(next.uid, () => this.store.endpoints.update(next));
+    if (current.disabled && !next.disabled) {
+      // Enabling an endpoint by hand starts its failure streak afresh, so it is not
+      // disabled again by failures from before.
+      await this.store.endpointHealth.clear(current.id);
+    }
     return next;
+  }
+
+  /** Runs a write, turning a uid taken by a concurrent request into a ConflictError. */
+  private async writeWithUid(uid: string | null, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      // Two requests with the same uid can race past ensureUidFree; the unique index decides.
+      if (uid && isUniqueViolation(error)) {
+        throw new ConflictError(`An endpoint with uid "${uid}" already exists in this application.`);
+      }
+      throw error;
+    }
   }
 
   private async ensureUidFree(appId: string, uid: string, ownId: string | undefined): Promise<void> {
@@ -204,6 +244,32 @@ export class EndpointService {
 
 function emptyToNull(list: string[] | null | undefined): string[] | null {
   return list && list.length > 0 ? [...new Set(list)] : null;
+}
+
+/**
+ * Returns the secret to store: the given one, checked and with its prefix, or a new one of
+ * the scheme. A given secret must fit the scheme when both are given.
+ */
+function chooseSecret(given: string | null | undefined, scheme: SignatureScheme | undefined, loc: string[]): string {
+  if (!given) {
+    return scheme === 'ed25519' ? generateAsymmetricSecret() : generateSecret();
+  }
+
+  const givenScheme: SignatureScheme = isAsymmetricSecret(given) ? 'ed25519' : 'hmac-sha256';
+  if (scheme !== undefined && scheme !== givenScheme) {
+    throw ValidationError.field(
+      ['body', 'signatureScheme'],
+      `signatureScheme is ${scheme} but ${loc[loc.length - 1]} is ${givenScheme === 'ed25519' ? 'a whsk_ ed25519 key' : 'a whsec_ HMAC secret'}; send a matching key, or leave out one of the two.`,
+    );
+  }
+  if (givenScheme === 'ed25519') {
+    const problem = validateAsymmetricSecret(given);
+    if (problem !== undefined) {
+      throw ValidationError.field(loc, `Invalid ed25519 signing key: ${problem}. Expected whsk_ followed by base64 of a 32-byte seed.`);
+    }
+    return given;
+  }
+  return normalizeSecret(given, loc);
 }
 
 function normalizeSecret(secret: string, loc: string[]): string {

@@ -48,8 +48,8 @@ export class EventTypeService {
     };
     if (existing) {
       await this.store.eventTypes.update(eventType);
-    } else {
-      await this.store.eventTypes.insert(eventType);
+    } else if (!(await this.store.eventTypes.insert(eventType))) {
+      throw new ConflictError(`An event type named "${input.name}" already exists.`);
     }
     return eventType;
   }
@@ -73,9 +73,24 @@ export class EventTypeService {
 
   /** Replaces an event type (PUT); creates it when missing, as the Svix server does. */
   async update(name: string, input: Omit<EventTypeInput, 'name'>): Promise<{ eventType: EventType; created: boolean }> {
-    const existing = await this.store.eventTypes.find(name);
+    let existing = await this.store.eventTypes.find(name);
     if (!existing) {
-      return { eventType: await this.create({ ...input, name }), created: true };
+      const now = this.clock();
+      const created: EventType = {
+        name,
+        description: input.description,
+        schemas: input.schemas ?? null,
+        archived: input.archived ?? false,
+        deprecated: input.deprecated ?? false,
+        featureFlag: input.featureFlag ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (await this.store.eventTypes.insert(created)) {
+        return { eventType: created, created: true };
+      }
+      // A concurrent request created it since the lookup, so this one replaces it.
+      existing = await this.get(name);
     }
     const eventType: EventType = {
       ...existing,

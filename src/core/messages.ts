@@ -1,3 +1,4 @@
+import type { MessageNotifier } from '../cache/message-notifier.js';
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
@@ -25,6 +26,8 @@ export class MessageService {
     private readonly queue: Queue,
     private readonly applications: ApplicationService,
     private readonly clock: Clock,
+    /** Wakes the pull API and event stream readers of the application; none in worker-only processes. */
+    private readonly notifier?: MessageNotifier,
   ) {}
 
   /**
@@ -65,6 +68,7 @@ export class MessageService {
       throw error;
     }
     this.queue.notify('events');
+    this.notifier?.publish(message.appId);
     return message;
   }
 

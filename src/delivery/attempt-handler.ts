@@ -6,7 +6,10 @@ import { createId } from '../store/ids.js';
 import { toAttemptRow } from '../store/repositories/attempts.js';
 import { DeliveryStatus, TriggerType, type Attempt, type Delivery, type Endpoint, type Message } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { nextRetryDelay } from './retry-schedule.js';
+import { decideAttempt, type AttemptDecision } from './attempt-decision.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { EndpointHealthTracker } from './endpoint-health.js';
+import type { EndpointPacing } from './endpoint-pacing.js';
 
 /** Part of the HTTP client that the attempt handler calls. */
 export interface WebhookSender {
@@ -14,7 +17,7 @@ export interface WebhookSender {
 }
 
 export type SendOutcome =
-  | { kind: 'response'; statusCode: number; body: string; durationMs: number }
+  | { kind: 'response'; statusCode: number; headers?: Record<string, string>; body: string; durationMs: number }
   | { kind: 'error'; reason: string; message: string; durationMs: number };
 
 export interface AttemptHandlerOptions {
@@ -25,13 +28,15 @@ export interface AttemptHandlerOptions {
   retrySchedule: readonly number[];
   userAgent: string;
   clock: () => number;
+  /** Longest Retry-After honoured, in milliseconds. */
+  maxRetryAfterMs: number;
+  breaker: CircuitBreaker;
+  pacing: EndpointPacing;
+  health: EndpointHealthTracker;
 }
 
-/** State in which a finished attempt leaves its delivery. */
-interface AttemptDecision {
-  status: DeliveryStatus;
-  nextAttemptAt: number | null;
-}
+/** Shortest delay before a job postponed by the in-flight cap looks again, in milliseconds. */
+const IN_FLIGHT_RETRY_MS = 100;
 
 /**
  * Creates the handler of the `webhooks` queue. Each job makes one attempt of one delivery:
@@ -48,7 +53,8 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       return;
     }
 
-    const manual = job.data.trigger === TriggerType.manual;
+    // A resend or recover requests one manual attempt, and the retries after it are scheduled.
+    const manual = job.data.trigger === TriggerType.manual && delivery.attemptCount === 0;
     if (!manual && delivery.status === DeliveryStatus.success) {
       return;
     }
@@ -72,28 +78,107 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       return;
     }
 
-    await store.deliveries.markStatus(delivery.id, DeliveryStatus.sending, delivery.nextAttemptAt, clock());
-    const attempt = await sendAttempt(options, delivery, message, endpoint, manual ? TriggerType.manual : TriggerType.scheduled, signal);
-    const decision = decide(options, delivery, attempt);
-    await recordAttempt(store, delivery, attempt, decision);
+    const postponeTo = await checkPace(options, endpoint, manual);
+    if (postponeTo !== undefined) {
+      return postpone(options, delivery, postponeTo.at, postponeTo.reason, ids);
+    }
+    if (!options.pacing.tryEnter(endpoint.id)) {
+      logger.debug(ids, 'Attempt postponed: the endpoint times out and has as many attempts in flight as allowed');
+      return { retryAt: clock() + options.pacing.inFlightDelay(endpoint.id, IN_FLIGHT_RETRY_MS) };
+    }
 
-    logger.info(
-      {
-        ...ids,
-        attemptId: attempt.id,
-        host: safeHost(endpoint.url),
-        status: attempt.responseStatusCode,
-        durationMs: attempt.responseDurationMs,
-        attempt: delivery.attemptCount + 1,
-        outcome: attempt.status === DeliveryStatus.success ? 'success' : 'fail',
-        error: attempt.error ?? undefined,
-        nextAttemptAt: decision.nextAttemptAt === null ? undefined : new Date(decision.nextAttemptAt).toISOString(),
-      },
-      'Attempt finished',
-    );
+    try {
+      const admission = await options.breaker.admit(endpoint.id);
+      if (admission.kind === 'open') {
+        return await postpone(options, delivery, admission.retryAt, 'the circuit breaker is open', ids);
+      }
 
-    return decision.nextAttemptAt === null ? undefined : { retryAt: decision.nextAttemptAt };
+      await store.deliveries.markStatus(delivery.id, DeliveryStatus.sending, delivery.nextAttemptAt, clock());
+      const triggerType = manual ? TriggerType.manual : TriggerType.scheduled;
+      const { attempt, outcome } = await sendAttempt(options, delivery, message, endpoint, triggerType, signal);
+      const decision = decideAttempt(outcome, {
+        retrySchedule: options.retrySchedule,
+        maxRetryAfterMs: options.maxRetryAfterMs,
+        now: clock(),
+        attemptsMade: delivery.attemptCount + 1,
+      });
+      await recordAttempt(store, delivery, attempt, decision);
+      options.pacing.recordResult(endpoint.id, outcome.kind === 'error' && outcome.reason === 'timeout');
+
+      logger.info(
+        {
+          ...ids,
+          attemptId: attempt.id,
+          host: safeHost(endpoint.url),
+          status: attempt.responseStatusCode,
+          durationMs: attempt.responseDurationMs,
+          attempt: delivery.attemptCount + 1,
+          outcome: attempt.status === DeliveryStatus.success ? 'success' : 'fail',
+          verdict: decision.verdict,
+          probe: admission.kind === 'probe' ? true : undefined,
+          error: attempt.error ?? undefined,
+          nextAttemptAt: decision.nextAttemptAt === null ? undefined : new Date(decision.nextAttemptAt).toISOString(),
+        },
+        'Attempt finished',
+      );
+
+      // The attempt is recorded, so a fault from here on must not fail the job: the queue
+      // would run it again and send the webhook twice.
+      try {
+        await options.health.attemptFinished(
+          { delivery, message, endpoint, attempt, decision, probe: admission.kind === 'probe' },
+          clock(),
+        );
+      } catch (error) {
+        logger.error({ ...ids, attemptId: attempt.id, err: error }, 'Failed to update the endpoint health after an attempt');
+      }
+
+      return decision.nextAttemptAt === null ? undefined : { retryAt: decision.nextAttemptAt };
+    } finally {
+      options.pacing.leave(endpoint.id);
+    }
   };
+}
+
+/**
+ * Checks the endpoint's slow-down and rate limit. Returns when and why to postpone the
+ * attempt, or undefined when it may go now. Attempts a person asked for are not held
+ * back by a slow-down, but they count against the rate limit like every other.
+ */
+async function checkPace(
+  options: AttemptHandlerOptions,
+  endpoint: Endpoint,
+  manual: boolean,
+): Promise<{ at: number; reason: string } | undefined> {
+  if (!manual) {
+    const slowedUntil = await options.pacing.slowedUntil(endpoint.id);
+    if (slowedUntil !== undefined) {
+      return { at: slowedUntil + Math.floor(Math.random() * 1_000), reason: 'the endpoint asked to slow down' };
+    }
+  }
+  if (endpoint.throttleRate !== null && endpoint.throttleRate > 0) {
+    const waitMs = await options.pacing.takeToken(endpoint.id, endpoint.throttleRate);
+    if (waitMs > 0) {
+      return { at: options.clock() + waitMs, reason: 'the endpoint is at its rate limit' };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Hands a delivery back to the queue for `retryAt` without spending an attempt. The
+ * delivery's next attempt time is updated, so the API shows when it will go.
+ */
+async function postpone(
+  options: AttemptHandlerOptions,
+  delivery: Delivery,
+  retryAt: number,
+  reason: string,
+  ids: Record<string, string>,
+): Promise<{ retryAt: number }> {
+  options.logger.debug({ ...ids, retryAt: new Date(retryAt).toISOString() }, `Attempt postponed: ${reason}`);
+  await options.store.deliveries.markStatus(delivery.id, DeliveryStatus.pending, retryAt, options.clock());
+  return { retryAt };
 }
 
 async function sendAttempt(
@@ -103,7 +188,7 @@ async function sendAttempt(
   endpoint: Endpoint,
   triggerType: TriggerType,
   signal: AbortSignal,
-): Promise<Attempt> {
+): Promise<{ attempt: Attempt; outcome: SendOutcome }> {
   const now = options.clock();
   const timestamp = Math.floor(now / 1000);
   const secrets = await options.store.endpoints.activeSecrets(endpoint.id, now);
@@ -123,7 +208,7 @@ async function sendAttempt(
 
   const outcome = await options.sender.send({ url: endpoint.url, headers, body: message.payload, signal });
   const succeeded = outcome.kind === 'response' && outcome.statusCode >= 200 && outcome.statusCode < 300;
-  return {
+  const attempt: Attempt = {
     id: createId('atmpt', now),
     deliveryId: delivery.id,
     msgId: message.id,
@@ -139,17 +224,7 @@ async function sendAttempt(
     requestHeaders: headers,
     createdAt: now,
   };
-}
-
-function decide(options: AttemptHandlerOptions, delivery: Delivery, attempt: Attempt): AttemptDecision {
-  if (attempt.status === DeliveryStatus.success) {
-    return { status: DeliveryStatus.success, nextAttemptAt: null };
-  }
-  const delay = nextRetryDelay(options.retrySchedule, delivery.attemptCount + 1);
-  if (delay === undefined) {
-    return { status: DeliveryStatus.fail, nextAttemptAt: null };
-  }
-  return { status: DeliveryStatus.pending, nextAttemptAt: options.clock() + delay };
+  return { attempt, outcome };
 }
 
 /**

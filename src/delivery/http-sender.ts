@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Agent } from 'undici';
+import type { LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { createAddressPolicy, type AddressPolicy } from './address-policy.js';
 import { createGuardedLookup, describeBlockedAddress, type LookupAllFunction } from './guarded-lookup.js';
 import { readCappedBody } from './response-body.js';
@@ -31,6 +33,14 @@ export interface WebhookSenderOptions {
   lookup?: LookupAllFunction;
   /** Maximum open connections per origin. Further requests wait for a free one. Default no limit. */
   connections?: number;
+  /**
+   * HTTP proxy that every request goes through, such as `http://proxy.internal:3128`.
+   * Hookline resolves and checks the endpoint's host itself, then requests the checked
+   * address from the proxy with the original `host` header: plain HTTP as an
+   * absolute-form request, HTTPS through a CONNECT tunnel. Credentials in the URL go to
+   * the proxy as basic authentication. Default none.
+   */
+  proxyUrl?: string;
 }
 
 /** One webhook request. */
@@ -89,6 +99,8 @@ const reservedHeaders = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
+  // Hop-by-hop and meant for a proxy: an endpoint's header must not reach the outbound proxy.
+  'proxy-authorization',
   'upgrade',
   'expect',
   'te',
@@ -128,6 +140,49 @@ function parseTarget(text: string): Target {
 function literalAddress(hostname: string): string | undefined {
   const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   return isIP(bare) === 0 ? undefined : bare;
+}
+
+/** Resolves a host name through the guarded lookup, failing when any address is blocked. */
+function resolveChecked(lookup: LookupFunction, hostname: string): Promise<LookupAddress[]> {
+  return new Promise((resolve, reject) => {
+    lookup(hostname, { all: true }, (error, addresses) => {
+      if (error) {
+        reject(error);
+      } else {
+        resolve(addresses as unknown as LookupAddress[]);
+      }
+    });
+  });
+}
+
+/**
+ * Returns the origin to hand the proxy: the endpoint's origin with the host replaced by
+ * its checked address, so the proxy connects where the guard looked and not wherever the
+ * name resolves a moment later.
+ */
+async function pinnedOrigin(url: URL, literal: string | undefined, lookup: LookupFunction): Promise<string> {
+  if (literal !== undefined) {
+    return url.origin;
+  }
+  const [first] = await resolveChecked(lookup, url.hostname);
+  if (first === undefined) {
+    throw Object.assign(new Error(`DNS lookup of ${url.hostname} returned no addresses.`), { code: 'ENOTFOUND' });
+  }
+  const host = first.family === 6 ? `[${first.address}]` : first.address;
+  return `${url.protocol}//${host}${url.port === '' ? '' : `:${url.port}`}`;
+}
+
+/** Settles like `work`, or rejects with the signal's reason once it aborts first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function buildHeaders(
@@ -183,16 +238,29 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   checkOptions(timeoutMs, maxResponseBytes);
 
   const policy: AddressPolicy = createAddressPolicy(options.allowedCidrs);
-  const agent = new Agent({
-    connections: options.connections ?? null,
-    // The deadline in send ends each request, so undici's own timers are only a backstop.
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connect: {
-      timeout: timeoutMs,
-      lookup: createGuardedLookup(policy, options.lookup),
-    },
-  });
+  const guardedLookup = createGuardedLookup(policy, options.lookup);
+  const dispatcher: Dispatcher =
+    options.proxyUrl === undefined
+      ? new Agent({
+          connections: options.connections ?? null,
+          // The deadline in send ends each request, so undici's own timers are only a backstop.
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          connect: {
+            timeout: timeoutMs,
+            lookup: guardedLookup,
+          },
+        })
+      : new ProxyAgent({
+          uri: options.proxyUrl,
+          // Plain HTTP goes to the proxy as absolute-form requests, which every forward
+          // proxy serves; HTTPS always goes through a CONNECT tunnel.
+          proxyTunnel: false,
+          connections: options.connections ?? null,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          proxyTls: { timeout: timeoutMs },
+        });
 
   async function send(request: WebhookRequest): Promise<SendResult> {
     const started = performance.now();
@@ -232,11 +300,20 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     request.signal?.addEventListener('abort', cancel, { once: true });
 
     try {
-      const response = await agent.request({
-        origin: url.origin,
+      const headers = buildHeaders(request.headers, userAgent, target.authorization);
+      let origin = url.origin;
+      if (options.proxyUrl !== undefined) {
+        origin = await untilAborted(pinnedOrigin(url, literal, guardedLookup), deadline.signal);
+        // undici 7 derives the TLS server name from this header, so an HTTPS tunnel to the
+        // pinned address still checks the certificate against the endpoint's host name.
+        // NOTE: only plain HTTP through a proxy is covered by tests.
+        headers.host = url.host;
+      }
+      const response = await dispatcher.request({
+        origin,
         path: `${url.pathname}${url.search}`,
         method: 'POST',
-        headers: buildHeaders(request.headers, userAgent, target.authorization),
+        headers,
         body: request.body,
         signal: deadline.signal,
       });
@@ -268,6 +345,6 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
 
   return {
     send,
-    close: () => agent.close(),
+    close: () => dispatcher.close(),
   };
 }

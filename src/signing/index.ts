@@ -17,3 +17,13 @@ export {
   type VerifyResult,
   type WebhookHeaders,
 } from './verify.js';
+export {
+  ASYMMETRIC_SECRET_PREFIX,
+  PUBLIC_KEY_PREFIX,
+  InvalidAsymmetricSecretError,
+  generateAsymmetricSecret,
+  isAsymmetricSecret,
+  publicKeyOf,
+  signAsymmetric,
+  validateAsymmetricSecret,
+} from './asymmetric.js';

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { isAsymmetricSecret, signAsymmetric } from './asymmetric.js';
 import { parseSecret } from './secret.js';
 
-/** A signing secret as text (`whsec_…`) or its key bytes from parseSecret. */
+/** A signing secret as text (`whsec_…` or an ed25519 `whsk_…` key) or HMAC key bytes from parseSecret. */
 export type SigningKey = string | Buffer;
 
 // Decoded keys of recently used secret strings, so that a worker signing for the same
@@ -37,12 +38,17 @@ function checkTimestamp(timestampSeconds: number): void {
 }
 
 /**
- * Signs one webhook as Standard Webhooks defines it: `v1,` and the base64 HMAC-SHA256 of
- * `{msgId}.{timestampSeconds}.` followed by the exact body bytes.
- * Throws InvalidSecretError for an invalid secret and RangeError for a timestamp that is
- * not whole non-negative seconds.
+ * Signs one webhook as Standard Webhooks defines it, over `{msgId}.{timestampSeconds}.`
+ * followed by the exact body bytes: `v1,` and the base64 HMAC-SHA256 for a `whsec_`
+ * secret, or `v1a,` and the base64 ed25519 signature for a `whsk_` key.
+ * Throws InvalidSecretError or InvalidAsymmetricSecretError for an invalid secret and
+ * RangeError for a timestamp that is not whole non-negative seconds.
  */
 export function sign(key: SigningKey, msgId: string, timestampSeconds: number, body: Buffer): string {
+  if (typeof key === 'string' && isAsymmetricSecret(key)) {
+    checkTimestamp(timestampSeconds);
+    return signAsymmetric(key, msgId, timestampSeconds, body);
+  }
   return `v1,${computeSignatureDigest(key, msgId, timestampSeconds, body).toString('base64')}`;
 }
 
@@ -62,8 +68,8 @@ export function computeSignatureDigest(
 }
 
 /**
- * Builds the `webhook-signature` header value: one `v1,…` signature per key, separated by
- * spaces. Pass the current secret and every rotated-out secret still in its grace period,
+ * Builds the `webhook-signature` header value: one signature per key (`v1,…` or `v1a,…`),
+ * separated by spaces. Pass the current secret and every rotated-out secret still in its grace period,
  * so receivers that have not switched yet keep verifying.
  * Throws RangeError when no key is given.
  */

@@ -3,6 +3,8 @@ import type { Dialect } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
+import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
+import { messageStreamMigration } from './migrations/0007-message-stream.js';
 import type { Database } from './schema.js';
 
 /** Lists every migration in the order it is applied. Names are stored, so they never change. */
@@ -11,6 +13,8 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0001-initial', initialMigration(dialect)],
     ['0002-outbox', outboxMigration(dialect)],
     ['0003-recovery-indexes', recoveryMigration()],
+    ['0004-endpoint-health', endpointHealthMigration()],
+    ['0007-message-stream', messageStreamMigration(dialect)],
   ];
 }
 

@@ -17,6 +17,7 @@ export interface Database {
   job: JobTable;
   trap: TrapTable;
   outbox: OutboxTable;
+  endpoint_health: EndpointHealthTable;
 }
 
 export interface ApplicationTable {
@@ -86,6 +87,10 @@ export interface MessageTable {
   created_at: number;
   /** 1 once fan-out created the message's deliveries. */
   fanned_out: Generated<number>;
+  /** SQLite only: position in the application's stream, in commit order, set by a trigger. */
+  stream_seq: Generated<number | null>;
+  /** PostgreSQL only: id of the transaction that inserted the message (xid8, as text). */
+  stream_xid: Generated<string>;
 }
 
 export interface DeliveryTable {
@@ -181,4 +186,14 @@ export interface OutboxTable {
   data: string;
   run_at: number;
   created_at: number;
+}
+
+export interface EndpointHealthTable {
+  endpoint_id: string;
+  /** Time of the first failure since the endpoint's last success, or null while it succeeds. */
+  failing_since: number | null;
+  /** When Hookline disabled the endpoint automatically, or null. */
+  disabled_at: number | null;
+  /** Why Hookline disabled the endpoint: `gone` (410) or `failing` (HOOKLINE_DISABLE_AFTER). */
+  disabled_reason: string | null;
 }

@@ -4,13 +4,16 @@ import { GroupCommitter } from './group-commit.js';
 import { ApplicationRepository } from './repositories/applications.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
+import { EndpointHealthRepository } from './repositories/endpoint-health.js';
 import { EndpointRepository } from './repositories/endpoints.js';
 import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
+import { MessageStreamRepository } from './repositories/message-stream.js';
 import { MessageRepository } from './repositories/messages.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
+import type { SecretCipher } from './secret-cipher.js';
 
 /** The database and one repository per table group. */
 export interface Store {
@@ -25,16 +28,23 @@ export interface Store {
   readonly eventTypes: EventTypeRepository;
   readonly endpoints: EndpointRepository;
   readonly messages: MessageRepository;
+  readonly messageStream: MessageStreamRepository;
   readonly deliveries: DeliveryRepository;
   readonly attempts: AttemptRepository;
   readonly tokens: TokenRepository;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly traps: TrapRepository;
+  readonly endpointHealth: EndpointHealthRepository;
   /** Closes the connections. */
   destroy(): Promise<void>;
 }
 
-export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+export interface StoreOptions {
+  /** Encrypts signing secrets at rest; without it they are stored as plain text. */
+  cipher?: SecretCipher | undefined;
+}
+
+export function createStore(db: Kysely<Database>, dialect: Dialect, options: StoreOptions = {}): Store {
   const groupCommit = new GroupCommitter(db);
   return {
     db,
@@ -42,13 +52,15 @@ export function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     groupCommit,
     applications: new ApplicationRepository(db),
     eventTypes: new EventTypeRepository(db),
-    endpoints: new EndpointRepository(db),
+    endpoints: new EndpointRepository(db, options.cipher),
     messages: new MessageRepository(db),
+    messageStream: new MessageStreamRepository(db, dialect),
     deliveries: new DeliveryRepository(db, groupCommit),
     attempts: new AttemptRepository(db),
     tokens: new TokenRepository(db),
-    idempotencyKeys: new IdempotencyKeyRepository(db),
+    idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
+    endpointHealth: new EndpointHealthRepository(db),
     destroy: () => db.destroy(),
   };
 }

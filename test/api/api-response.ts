@@ -9,8 +9,8 @@ export interface ApiResponse {
 }
 
 export interface SendOptions {
-  /** Raw body text; sent with `application/json` unless `headers` set another content type. */
-  body?: string;
+  /** Raw body text or bytes; sent with `application/json` unless `headers` set another content type. */
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Bearer token; undefined sends no Authorization header. */
   token?: string;
@@ -28,6 +28,11 @@ export async function send(baseUrl: string, method: string, path: string, option
   Object.assign(headers, options.headers);
 
   const response = await fetch(`${baseUrl}${path}`, { method, headers, body: options.body });
+  // An event stream does not end by itself: its headers are the whole answer here.
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await response.body?.cancel();
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: '', body: undefined };
+  }
   const text = await response.text();
   let body: unknown;
   try {

@@ -549,7 +549,7 @@ test('endpoint headers are checked', async () => {
 });
 
 test('endpoint secrets are checked', async () => {
-  const schemaRule = 'secret must be base64 of 24 to 64 bytes, optionally prefixed with whsec_';
+  const schemaRule = 'secret must be base64 of 24 to 64 bytes, optionally prefixed with whsec_, or an ed25519 key: whsk_ and base64 of the 32-byte seed';
   const fewBytes = `whsec_${Buffer.alloc(16, 1).toString('base64')}`;
   const cases: [string, unknown][] = [
     ['short', problem(['body', 'secret'], `${schemaRule}; received a string of 5 characters.`, 'value_error.invalid_format')],
@@ -574,7 +574,11 @@ test('endpoint secrets are checked', async () => {
   assert.equal(rotated.status, 422);
   assert.deepEqual(
     rotated.body,
-    problem(['body', 'key'], 'key must be base64 of 24 to 64 bytes, optionally prefixed with whsec_; received a string of 18 characters.', 'value_error.invalid_format'),
+    problem(
+      ['body', 'key'],
+      'key must be base64 of 24 to 64 bytes, optionally prefixed with whsec_, or an ed25519 key: whsk_ and base64 of the 32-byte seed; received a string of 18 characters.',
+      'value_error.invalid_format',
+    ),
   );
 
   // A rejected secret may still be a real one with a typo, so it is kept out of the log.

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startTestHookline, testAdminToken, type TestHookline } from '../helpers/hookline.js';
 import { assertWellFormed, send, type ApiResponse } from './api-response.js';
 
 // Sends a battery of bad requests to every operation of the server's own OpenAPI document
 // and checks that none gets a 5xx and every error has the API's JSON error shape.
+// route-sweep-scaled.test.ts runs the same sweep on PostgreSQL and Redis.
+
+/** Mode of the swept server; route-sweep-scaled.test.ts sets the variable to `scaled`. */
+const sweepMode = process.env.HOOKLINE_SWEEP_MODE === 'scaled' ? 'scaled' : 'embedded';
 
 type JsonSchema = Record<string, any>;
 
@@ -22,7 +27,7 @@ interface Operation {
 interface SweepRequest {
   operation: Operation;
   path: string;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   token?: string;
   /** Body property that contains the bad value, which a 422 must name. */
@@ -32,6 +37,7 @@ interface SweepRequest {
 let hookline: TestHookline;
 let operations: Operation[];
 let appToken: string;
+let logoutToken: string;
 /** Ids of resources the sweep may change, by path parameter name. */
 const targetIds: Record<string, string> = {};
 /** Resources the sweep never names, which must be unchanged afterwards. */
@@ -137,6 +143,15 @@ const badBodies = [
   // Deep enough to overflow a recursive JSON.stringify, and still under the size limit.
   nested(50_000),
   JSON.stringify({ text: '😀\u0000\u202e\ud800' }),
+  '{"text":"\\udc00\\ud800"}',
+  `{"n":1${'0'.repeat(400)}}`,
+  `[${'0,'.repeat(100_000)}0]`,
+  // Bytes that are not UTF-8: a stray continuation byte, an overlong form, and a lone
+  // surrogate encoded as if it were a character (CESU-8).
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d]),
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0xaf, 0x22, 0x7d]),
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+  Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]),
 ];
 
 /** Values that replace one property of a valid body, as JSON text. */
@@ -161,6 +176,18 @@ const badValues = [
   '{}',
   '{"nested":{"deeper":[1,{"x":null}]}}',
   JSON.stringify({ 'bad header': 'v', 'x-ok': '😀' }),
+  JSON.stringify({ 'x-split': 'a\r\nx-injected: 1' }),
+  JSON.stringify({ 'x-cr': 'a\rb' }),
+  JSON.stringify({ 'x-lf': 'a\nb' }),
+  JSON.stringify({ 'x-nul': 'a\u0000b' }),
+  JSON.stringify({ 'x-name\r\n': 'v' }),
+  '{"x-surrogate":"\\ud800"}',
+  '{"x-\\udfff":"v"}',
+  JSON.stringify({ host: 'other.example' }),
+  JSON.stringify({ 'webhook-signature': 'v1,forged' }),
+  JSON.stringify({ 'x-long': 'x'.repeat(70_000) }),
+  JSON.stringify({ 'x-number': 1 }),
+  JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, index) => [`x-h${index}`, 'v']))),
 ];
 
 /** Values for one query parameter at a time, already URL-encoded. */
@@ -202,12 +229,14 @@ function sweepRequests(operation: Operation): SweepRequest[] {
   const targetPath = hasTarget && operation.method !== 'DELETE' ? fillPath(operation, targetIds) : undefined;
   const paths = targetPath === undefined ? [unknownPath] : [unknownPath, targetPath];
 
-  // Without a token, with a wrong one and with an application token.
+  // Without a token, with a wrong one and with an application token. Logout revokes the
+  // token it is called with, so it gets a token of its own.
+  const ownToken = operation.template === '/api/v1/auth/logout' ? logoutToken : appToken;
   requests.push({ operation, path: unknownPath });
   requests.push({ operation, path: unknownPath, token: 'wrong-token' });
-  requests.push({ operation, path: targetPath ?? unknownPath, token: appToken });
+  requests.push({ operation, path: targetPath ?? unknownPath, token: ownToken });
   if (takesBody) {
-    requests.push({ operation, path: targetPath ?? unknownPath, token: appToken, body: '{}' });
+    requests.push({ operation, path: targetPath ?? unknownPath, token: ownToken, body: '{}' });
     requests.push({ operation, path: unknownPath, body: '{bad' });
   }
 
@@ -254,7 +283,8 @@ function sweepRequests(operation: Operation): SweepRequest[] {
 
 function describe(request: SweepRequest): string {
   const auth = request.token === undefined ? 'no token' : request.token === testAdminToken ? 'admin' : request.token === appToken ? 'app token' : 'wrong token';
-  const body = request.body === undefined ? '' : ` body ${JSON.stringify(request.body.slice(0, 80))}`;
+  const bodyText = Buffer.isBuffer(request.body) ? `bytes ${request.body.toString('hex').slice(0, 80)}` : request.body?.slice(0, 80);
+  const body = bodyText === undefined ? '' : ` body ${JSON.stringify(bodyText)}`;
   const contentType = request.headers?.['content-type'] === undefined ? '' : ` as ${JSON.stringify(request.headers['content-type'])}`;
   return `${request.operation.method} ${request.path.slice(0, 120)} (${auth})${body}${contentType}`;
 }
@@ -304,7 +334,7 @@ async function runAll(requests: SweepRequest[], concurrency: number): Promise<{ 
 }
 
 before(async () => {
-  hookline = await startTestHookline({}, { api: true, worker: false });
+  hookline = await startTestHookline({}, { api: true, worker: false }, sweepMode);
 
   const canaryApp = await hookline.request('POST', '/api/v1/app', { name: 'Canary', uid: 'canary', metadata: { kept: 'yes' } });
   assert.equal(canaryApp.status, 201);
@@ -335,6 +365,9 @@ before(async () => {
   const access = await hookline.request('POST', `/api/v1/auth/app-portal-access/${target.body.id}`, {});
   assert.equal(access.status, 200);
   appToken = access.body.token;
+  const logoutAccess = await hookline.request('POST', `/api/v1/auth/app-portal-access/${target.body.id}`, {});
+  assert.equal(logoutAccess.status, 200);
+  logoutToken = logoutAccess.body.token;
 
   const document = await hookline.request('GET', '/api/v1/openapi.json');
   assert.equal(document.status, 200);
@@ -375,6 +408,10 @@ test('bad requests to every route get 4xx', async () => {
 });
 
 test('server healthy and data kept after sweep', async () => {
+  const ping = await hookline.request('GET', '/api/v1/health/ping');
+  assert.equal(ping.status, 204);
+  const ownApp = await send(hookline.url, 'GET', `/api/v1/app/${targetIds.app_id}`, { token: appToken });
+  assert.equal(ownApp.status, 200, 'the sweep revoked the application token');
   const health = await hookline.request('GET', '/api/v1/health');
   assert.equal(health.status, 200);
   assert.deepEqual(health.body, { database: { status: 'OK' }, queue: { status: 'OK' }, cache: { status: 'OK' } });
@@ -397,4 +434,33 @@ test('server healthy and data kept after sweep', async () => {
   assert.equal(eventType.status, 200);
   assert.equal(eventType.body.archived, false);
   assert.equal(eventType.body.description, 'Kept');
+});
+
+/** Sends raw request bytes on a new connection and returns the status line of the response. */
+async function rawStatusLine(request: string): Promise<string> {
+  const { hostname, port } = new URL(hookline.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''));
+  });
+}
+
+test('CR or LF inside request headers gets 400', async () => {
+  const requests = [
+    `GET /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${testAdminToken}\rX-Injected: 1\r\n\r\n`,
+    `POST /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nIdempotency-Key: a\nb\r\nContent-Length: 2\r\n\r\n{}`,
+    'GET /api/v1/health/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: \u0000\r\n\r\n',
+  ];
+  for (const request of requests) {
+    assert.match(await rawStatusLine(request), /^HTTP\/1\.1 400 /, JSON.stringify(request));
+  }
+
+  const ping = await hookline.request('GET', '/api/v1/health/ping');
+  assert.equal(ping.status, 204);
 });

@@ -29,13 +29,33 @@ const expectedDefaults: Config = {
   publicUrl: undefined,
   shutdownTimeout: 20_000,
   devAllowLoopback: false,
+  encryptionKey: undefined,
+  proxyUrl: undefined,
+  disableAfter: 432_000_000,
+  breakerThreshold: 10,
+  breakerCooldown: 30_000,
+  breakerMaxCooldown: 600_000,
+  maxRetryAfter: 3_600_000,
+  endpointConcurrency: undefined,
+  streamHeartbeat: 15_000,
 };
+
+// Encryption keys of the tests: counting bytes, obviously not real keys.
+const hexKey = Buffer.from(Array.from({ length: 32 }, (_, index) => index)).toString('hex');
+const base64Key = Buffer.from(Array.from({ length: 32 }, (_, index) => 32 + index)).toString('base64');
 
 /** Accepted values: variables to set, the setting they fill, and its parsed value. */
 const validCases: [environment: Record<string, string>, key: keyof Config, expected: unknown][] = [
   [{ HOOKLINE_HOST: '0.0.0.0' }, 'host', '0.0.0.0'],
   [{ HOOKLINE_HOST: ' ::1 ' }, 'host', '::1'],
   [{ HOOKLINE_PORT: '0' }, 'port', 0],
+  [{ HOOKLINE_PROXY_URL: 'http://127.0.0.1:3128' }, 'proxyUrl', 'http://127.0.0.1:3128'],
+  [{ HOOKLINE_DISABLE_AFTER: '2h' }, 'disableAfter', 7_200_000],
+  [{ HOOKLINE_BREAKER_THRESHOLD: '3' }, 'breakerThreshold', 3],
+  [{ HOOKLINE_BREAKER_COOLDOWN: '500ms' }, 'breakerCooldown', 500],
+  [{ HOOKLINE_BREAKER_MAX_COOLDOWN: '1h' }, 'breakerMaxCooldown', 3_600_000],
+  [{ HOOKLINE_MAX_RETRY_AFTER: '0' }, 'maxRetryAfter', 0],
+  [{ HOOKLINE_ENDPOINT_CONCURRENCY: '4' }, 'endpointConcurrency', 4],
   [{ HOOKLINE_PORT: '65535' }, 'port', 65_535],
   [{ HOOKLINE_DATA_DIR: '/var/lib/hookline' }, 'dataDir', '/var/lib/hookline'],
   [{ DATABASE_URL: 'sqlite:/tmp/hookline.db' }, 'databaseUrl', 'sqlite:/tmp/hookline.db'],
@@ -86,11 +106,23 @@ const validCases: [environment: Record<string, string>, key: keyof Config, expec
   [{ HOOKLINE_ALLOW_LOOPBACK: 'YES' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: '1' }, 'devAllowLoopback', true],
   [{ HOOKLINE_ALLOW_LOOPBACK: 'off' }, 'devAllowLoopback', false],
+  [{ HOOKLINE_ENCRYPTION_KEY: hexKey }, 'encryptionKey', [Buffer.from(hexKey, 'hex')]],
+  [{ HOOKLINE_ENCRYPTION_KEY: base64Key }, 'encryptionKey', [Buffer.from(base64Key, 'base64')]],
+  [{ HOOKLINE_ENCRYPTION_KEY: ` ${base64Key} , ${hexKey}` }, 'encryptionKey', [Buffer.from(base64Key, 'base64'), Buffer.from(hexKey, 'hex')]],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '100ms' }, 'streamHeartbeat', 100],
+  [{ HOOKLINE_STREAM_HEARTBEAT: '5m' }, 'streamHeartbeat', 300_000],
 ];
 
 /** Rejected values, each of which must stop start-up with an error naming its variable. */
 const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_HOST', '   '],
+  ['HOOKLINE_PROXY_URL', 'socks5://127.0.0.1:1080'],
+  ['HOOKLINE_DISABLE_AFTER', '10s'],
+  ['HOOKLINE_BREAKER_THRESHOLD', '0'],
+  ['HOOKLINE_BREAKER_COOLDOWN', 'soon'],
+  ['HOOKLINE_BREAKER_MAX_COOLDOWN', '30d'],
+  ['HOOKLINE_MAX_RETRY_AFTER', '-1s'],
+  ['HOOKLINE_ENDPOINT_CONCURRENCY', '0'],
   ['HOOKLINE_PORT', 'abc'],
   ['HOOKLINE_PORT', '65536'],
   ['HOOKLINE_PORT', '-1'],
@@ -112,6 +144,8 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_ALLOW_PRIVATE_NETWORKS', '10.0.0.0/33'],
   ['HOOKLINE_ALLOW_PRIVATE_NETWORKS', '10.0.0.0'],
   ['HOOKLINE_ALLOW_PRIVATE_NETWORKS', 'fd00::/129'],
+  ['HOOKLINE_ALLOW_PRIVATE_NETWORKS', ':::/8'],
+  ['HOOKLINE_ALLOW_PRIVATE_NETWORKS', '10.1/16'],
   ['HOOKLINE_RETRY_SCHEDULE', '10x'],
   ['HOOKLINE_RETRY_SCHEDULE', '10s,,soon'],
   ['HOOKLINE_RETRY_SCHEDULE', ','],
@@ -135,6 +169,14 @@ const invalidCases: [name: string, value: string][] = [
   ['HOOKLINE_PUBLIC_URL', 'hooks.example.com'],
   ['HOOKLINE_SHUTDOWN_TIMEOUT', '11m'],
   ['HOOKLINE_ALLOW_LOOPBACK', 'maybe'],
+  ['HOOKLINE_ENCRYPTION_KEY', 'short-key'],
+  ['HOOKLINE_ENCRYPTION_KEY', hexKey.slice(2)],
+  ['HOOKLINE_ENCRYPTION_KEY', Buffer.alloc(16, 7).toString('base64')],
+  ['HOOKLINE_ENCRYPTION_KEY', `${hexKey},${hexKey}`],
+  ['HOOKLINE_ENCRYPTION_KEY', ','],
+  ['HOOKLINE_STREAM_HEARTBEAT', '99ms'],
+  ['HOOKLINE_STREAM_HEARTBEAT', '6m'],
+  ['HOOKLINE_STREAM_HEARTBEAT', 'often'],
 ];
 
 /** Calls loadConfig and returns the ConfigError it must throw. */
@@ -246,6 +288,14 @@ describe('loadConfig invalid values', () => {
       assert.match(error.message, /HOOKLINE_ADMIN_TOKEN/);
       assert.ok(!error.message.includes(token), `the message shows the token: ${error.message}`);
     }
+  });
+
+  test('encryption key value is not shown', () => {
+    const value = `${hexKey.slice(4)}zz`;
+    const error = configError({ HOOKLINE_ENCRYPTION_KEY: value });
+
+    assert.match(error.message, /HOOKLINE_ENCRYPTION_KEY=\(value hidden\) is invalid: the key is not 32 bytes in base64/);
+    assert.ok(!error.message.includes(value), `the message shows the key: ${error.message}`);
   });
 
   test('URL with a password is not shown', () => {

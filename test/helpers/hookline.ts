@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startHookline, type Hookline, type Roles } from '../../src/app/hookline.js';
+import { startHookline, type Hookline, type HooklineOptions, type Roles } from '../../src/app/hookline.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import pg from 'pg';
 import { createLogger } from '../../src/observability/logger.js';
@@ -26,12 +26,15 @@ export interface TestHookline extends Hookline {
 
 /**
  * Starts Hookline in this process on a free loopback port with a new data folder, loopback
- * deliveries allowed and a compressed retry schedule, unless `overrides` set them otherwise.
+ * deliveries allowed, a compressed retry schedule and a circuit breaker threshold out of
+ * reach, unless `overrides` set them otherwise. `options.clock` replaces the system clock,
+ * for tests of expiry, and `options.lookup` replaces the DNS resolver of deliveries.
  */
 export async function startTestHookline(
   overrides: Partial<Config> = {},
   roles: Roles = { api: true, worker: true },
   mode: 'embedded' | 'scaled' = 'embedded',
+  options: Pick<HooklineOptions, 'clock' | 'lookup'> = {},
 ): Promise<TestHookline> {
   const scaled = mode === 'scaled' ? await prepareScaledBackends() : undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hookline-test-'));
@@ -44,6 +47,9 @@ export async function startTestHookline(
       adminToken: testAdminToken,
       devAllowLoopback: true,
       retrySchedule: [50, 100, 200],
+      // Failing endpoints in tests would open the breaker within a few attempts and slow
+      // their retries down, so tests of the breaker lower this themselves.
+      breakerThreshold: 1_000,
       requestTimeout: 2_000,
       queueLease: 10_000,
       queuePollInterval: 100,
@@ -66,7 +72,13 @@ export async function startTestHookline(
     },
   });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination });
-  const hookline = await startHookline({ config, logger, roles });
+  const hookline = await startHookline({
+    config,
+    logger,
+    roles,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
   const url = hookline.url ?? '';
 
   return {

@@ -113,7 +113,7 @@ export function registerEndpointRoutes(table: RouteTable, services: ApiServices)
     method: 'GET',
     url: `${base}/:endpoint_id/secret`,
     operationId: 'v1.endpoint.get-secret',
-    summary: "Get the endpoint's current signing secret",
+    summary: "Get the key that verifies the endpoint's webhooks: its whsec_ secret, or the whpk_ public key of an ed25519 endpoint",
     tag,
     access: 'application',
     params: endpointParams,
@@ -139,6 +139,7 @@ export function registerEndpointRoutes(table: RouteTable, services: ApiServices)
         params.endpoint_id,
         body?.key ?? null,
         body?.gracePeriodSeconds ?? undefined,
+        body?.signatureScheme ?? undefined,
       ),
   });
 

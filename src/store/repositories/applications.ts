@@ -75,6 +75,7 @@ export class ApplicationRepository {
     await this.db.transaction().execute(async (transaction) => {
       const endpointIds = transaction.selectFrom('endpoint').select('id').where('app_id', '=', id);
       await transaction.deleteFrom('endpoint_secret').where('endpoint_id', 'in', endpointIds).execute();
+      await transaction.deleteFrom('endpoint_health').where('endpoint_id', 'in', endpointIds).execute();
       await transaction.deleteFrom('attempt').where('app_id', '=', id).execute();
       await transaction.deleteFrom('delivery').where('app_id', '=', id).execute();
       await transaction.deleteFrom('message').where('app_id', '=', id).execute();

@@ -5,6 +5,7 @@ import { readIterator, toPage, type Page, type PageRequest } from '../pagination
 import type { Endpoint, EndpointSecret } from '../records.js';
 import { Precompiled } from '../precompiled.js';
 import type { Database, EndpointTable } from '../schema.js';
+import type { SecretCipher } from '../secret-cipher.js';
 
 function toEndpoint(row: Selectable<EndpointTable>): Endpoint {
   return {
@@ -46,7 +47,19 @@ const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('endpoin
 const selectEnabled = new Precompiled(1, (db, appId: string) => db.selectFrom('endpoint').selectAll().where('app_id', '=', appId).where('disabled', '=', 0));
 
 export class EndpointRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** With a cipher, signing secrets are encrypted before they are written and decrypted when read. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly cipher?: SecretCipher,
+  ) {}
+
+  private sealSecret(secret: string, rowId: string): string {
+    return this.cipher ? this.cipher.encrypt(secret, rowId) : secret;
+  }
+
+  private openSecret(stored: string, rowId: string): string {
+    return this.cipher ? this.cipher.decrypt(stored, rowId) : stored;
+  }
 
   /** Finds an endpoint of the application by id or uid. */
   async findByIdOrUid(appId: string, idOrUid: string): Promise<Endpoint | undefined> {
@@ -78,14 +91,15 @@ export class EndpointRepository {
 
   /** Inserts an endpoint with its first signing secret. */
   async insert(endpoint: Endpoint, secret: string): Promise<void> {
+    const secretId = createId('sec');
     await this.db.transaction().execute(async (transaction) => {
       await transaction.insertInto('endpoint').values(toRow(endpoint)).execute();
       await transaction
         .insertInto('endpoint_secret')
         .values({
-          id: createId('sec'),
+          id: secretId,
           endpoint_id: endpoint.id,
-          secret,
+          secret: this.sealSecret(secret, secretId),
           created_at: endpoint.createdAt,
           expires_at: null,
         })
@@ -101,6 +115,7 @@ export class EndpointRepository {
   async delete(id: string): Promise<void> {
     await this.db.transaction().execute(async (transaction) => {
       await transaction.deleteFrom('endpoint_secret').where('endpoint_id', '=', id).execute();
+      await transaction.deleteFrom('endpoint_health').where('endpoint_id', '=', id).execute();
       await transaction.deleteFrom('endpoint').where('id', '=', id).execute();
     });
   }
@@ -139,7 +154,7 @@ export class EndpointRepository {
     const secrets = rows.map((row) => ({
       id: row.id,
       endpointId: row.endpoint_id,
-      secret: row.secret,
+      secret: this.openSecret(row.secret, row.id),
       createdAt: Number(row.created_at),
       expiresAt: row.expires_at === null ? null : Number(row.expires_at),
     }));
@@ -148,6 +163,7 @@ export class EndpointRepository {
 
   /** Makes `secret` the current secret; the old one keeps signing until `oldExpiresAt`. */
   async rotateSecret(endpointId: string, secret: string, now: number, oldExpiresAt: number): Promise<void> {
+    const secretId = createId('sec');
     await this.db.transaction().execute(async (transaction) => {
       await transaction
         .updateTable('endpoint_secret')
@@ -162,7 +178,7 @@ export class EndpointRepository {
         .execute();
       await transaction
         .insertInto('endpoint_secret')
-        .values({ id: createId('sec'), endpoint_id: endpointId, secret, created_at: now, expires_at: null })
+        .values({ id: secretId, endpoint_id: endpointId, secret: this.sealSecret(secret, secretId), created_at: now, expires_at: null })
         .execute();
     });
   }

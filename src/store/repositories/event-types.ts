@@ -37,8 +37,17 @@ export class EventTypeRepository {
     return row ? toEventType(row) : undefined;
   }
 
-  async insert(eventType: EventType): Promise<void> {
-    await this.db.insertInto('event_type').values(toRow(eventType)).execute();
+  /**
+   * Inserts the event type and returns true, or returns false when one with its name
+   * exists, including one inserted by a concurrent request since the caller looked.
+   */
+  async insert(eventType: EventType): Promise<boolean> {
+    const result = await this.db
+      .insertInto('event_type')
+      .values(toRow(eventType))
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   /** Inserts the event type unless one with its name exists. */

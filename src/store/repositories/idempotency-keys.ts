@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import type { SecretCipher } from '../secret-cipher.js';
 
 export type IdempotencyClaim =
   | { kind: 'claimed' }
@@ -8,7 +9,14 @@ export type IdempotencyClaim =
   | { kind: 'completed'; statusCode: number; body: string };
 
 export class IdempotencyKeyRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * With a cipher, stored responses are encrypted, because some of them contain a signing
+   * secret (the workshop API returns one when it adds a subscription).
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly cipher?: SecretCipher,
+  ) {}
 
   /**
    * Claims a key for a request. The first caller gets `claimed` and must call complete()
@@ -41,13 +49,16 @@ export class IdempotencyKeyRepository {
     if (row.status_code === null || row.response_body === null) {
       return { kind: 'in_progress' };
     }
-    return { kind: 'completed', statusCode: row.status_code, body: row.response_body };
+    // NOTE: a response encrypted with a key since removed from HOOKLINE_ENCRYPTION_KEY
+    // throws SecretDecryptionError here until the idempotency key expires (24 hours).
+    const body = this.cipher ? this.cipher.decrypt(row.response_body, `idempotency:${scope}:${key}`) : row.response_body;
+    return { kind: 'completed', statusCode: row.status_code, body };
   }
 
   async complete(scope: string, key: string, statusCode: number, body: string): Promise<void> {
     await this.db
       .updateTable('idempotency_key')
-      .set({ status_code: statusCode, response_body: body })
+      .set({ status_code: statusCode, response_body: this.cipher ? this.cipher.encrypt(body, `idempotency:${scope}:${key}`) : body })
       .where('scope', '=', scope)
       .where('key', '=', key)
       .execute();

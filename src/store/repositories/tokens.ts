@@ -35,4 +35,10 @@ export class TokenRepository {
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('token').where('id', '=', id).execute();
   }
+
+  /** Deletes the tokens that expired at or before `now` and returns how many. */
+  async deleteExpired(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('token').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }
