@@ -18,8 +18,8 @@ interface Template {
  * a small statement on SQLite, so the hottest statements of the delivery path skip it.
  *
  * `build` receives one placeholder per parameter and must use each as a value of the query,
- * never to choose its shape; values that change the SQL text (such as the length of a list)
- * need a query of their own.
+ * never to choose its shape. A value that changes the SQL text, such as the length of a
+ * list, needs a query of its own.
  */
 export class Precompiled<Row, Parameters extends unknown[]> {
   private readonly templates = new WeakMap<DialectAdapter, Template>();

@@ -20,7 +20,7 @@ async function applicationIds(db: Kysely<Database>): Promise<string[]> {
 }
 
 describeEveryStore('group commit', (open) => {
-  test('work submitted together shares one transaction and resolves once it is committed', async (context) => {
+  test('shares one transaction per turn', async (context) => {
     const store = await withStore(open, context);
     const committer = new GroupCommitter(store.db);
     const transactions = new Set<Transaction<Database>>();
@@ -45,7 +45,7 @@ describeEveryStore('group commit', (open) => {
     assert.deepEqual(await applicationIds(store.db), ids);
   });
 
-  test('a unit that fails is rejected alone and the others commit once each', async (context) => {
+  test('rejects only the failing unit', async (context) => {
     const store = await withStore(open, context);
     await insertApplication(store.db, 'app_group_taken');
     const committer = new GroupCommitter(store.db);
@@ -63,7 +63,7 @@ describeEveryStore('group commit', (open) => {
     assert.deepEqual(await applicationIds(store.db), ['app_group_first', 'app_group_last', 'app_group_taken']);
   });
 
-  test('groups larger than the limit are split into several transactions', async (context) => {
+  test('splits groups at the limit', async (context) => {
     const store = await withStore(open, context);
     const committer = new GroupCommitter(store.db, 4);
     const transactions = new Set<Transaction<Database>>();

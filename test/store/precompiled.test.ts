@@ -13,7 +13,7 @@ const selectNamed = new Precompiled(2, (db, name: string, limit: number) =>
 );
 
 describeEveryStore('precompiled queries', (open) => {
-  test('bind new parameters on every run, inside and outside transactions, and keep the constants', async (context) => {
+  test('binds new parameters on each run', async (context) => {
     const store = await withStore(open, context);
     await insertApplication.execute(store.db, 'app_pre_1', 'first', 'shared');
     await store.db.transaction().execute(async (transaction) => {
@@ -39,7 +39,7 @@ describeEveryStore('precompiled queries', (open) => {
     );
   });
 
-  test('a query that does not use every parameter is refused', async (context) => {
+  test('rejects a query with unused parameters', async (context) => {
     const store = await withStore(open, context);
     const unused = new Precompiled(2, (db, id: string, _name: string) => db.selectFrom('application').select('id').where('id', '=', id));
     await assert.rejects(unused.execute(store.db, 'app_pre_1', 'ignored'), /used 1 of its 2 parameters/);
