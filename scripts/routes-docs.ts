@@ -30,6 +30,7 @@ export async function readHooklineOperations(): Promise<Operation[]> {
     services: {} as ApiServices,
     store: {} as Store,
     checks: [],
+    readiness: [],
     logger: createLogger({ level: 'silent' }),
     adminToken: 'route-listing-only-0000000000000000',
     bodyLimit: 1024,

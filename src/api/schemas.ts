@@ -30,12 +30,24 @@ export const signatureScheme = z
     'Scheme of the secret that Hookline generates when none is given: hmac-sha256 (whsec_ secret, v1 signatures, the default) or ed25519 (whsk_ signing key, v1a signatures, and GET …/secret returns the whpk_ public key). A Hookline extension of the Svix API.',
   );
 
-function uniqueList<T extends z.ZodType>(item: T, maxItems?: number) {
+function uniqueList<T extends z.ZodType>(item: T, maxItems?: number, emptyMessage?: string) {
   let list = z.array(item);
+  if (emptyMessage !== undefined) {
+    list = list.min(1, emptyMessage);
+  }
   if (maxItems !== undefined) {
     list = list.max(maxItems);
   }
   return list.refine((items) => new Set(items).size === items.length, 'must not contain the same item twice');
+}
+
+/**
+ * A list that filters (event types, channels). An empty list would read as "none" but,
+ * stored as no filter, would mean "all", so it is refused: callers send null or leave the
+ * field out for "all".
+ */
+function filterList<T extends z.ZodType>(item: T, maxItems?: number) {
+  return uniqueList(item, maxItems, 'must list at least one item; send null or leave the field out to match all');
 }
 
 /** An id or uid in a path, such as `app_…`, a uid or an event type name. */
@@ -46,7 +58,7 @@ export const pathIdentifier = uid;
 // accepted and folded into the spec's name, which wins when a request sends both.
 const rateLimitAlias = throttleRate.nullish().describe('Same as throttleRate, under the name the svix client libraries send.');
 const filterTypesAlias = (item: z.ZodType<string>) =>
-  uniqueList(item).nullish().describe('Same as eventTypes, under the name the svix client libraries send.');
+  filterList(item).nullish().describe('Same as eventTypes, under the name the svix client libraries send.');
 
 interface RateLimitFields {
   throttleRate?: number | null | undefined;
@@ -111,9 +123,9 @@ const endpointFields = {
   disabled: z.boolean().optional(),
   throttleRate: throttleRate.nullish(),
   rateLimit: rateLimitAlias,
-  eventTypes: uniqueList(eventTypeName).nullish(),
+  eventTypes: filterList(eventTypeName).nullish(),
   filterTypes: filterTypesAlias(eventTypeName),
-  channels: uniqueList(channel, 10).nullish(),
+  channels: filterList(channel, 10).nullish(),
   metadata: metadata.optional(),
 };
 
@@ -165,7 +177,7 @@ export const messageIn = z.object({
   eventType: eventTypeName,
   payload: z.record(z.string(), z.unknown()),
   eventId: uid.nullish(),
-  channels: uniqueList(channel, 5).nullish(),
+  channels: filterList(channel, 5).nullish(),
   tags: uniqueList(z.string().min(1).max(128)).nullish(),
   payloadRetentionPeriod: z.number().int().min(5).max(90).nullish(),
   application: applicationIn.nullish(),

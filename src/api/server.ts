@@ -1,11 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.js';
+import type { HooklineMetrics } from '../observability/metrics.js';
+import { endRequestSpan, runInRequestContext, startRequestSpan, type RequestSpan } from '../observability/tracing.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { registerDocsUi } from './docs-ui.js';
 import { errorCodes, handleError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { defaultPortalDirectory, registerPortal } from './portal-assets.js';
 import { RouteTable } from './route-table.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerDeliveryHealthRoutes } from './routes/delivery-health.js';
@@ -13,14 +16,20 @@ import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerEventTypeRoutes } from './routes/event-types.js';
 import { registerMessageRoutes } from './routes/messages.js';
+import { registerPortalRoutes } from './routes/portal.js';
+import { registerStatisticsRoutes } from './routes/statistics.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerWorkshopRoutes } from './routes/workshop.js';
-import type { ApiServices, HealthCheck } from './services.js';
+import type { ApiServices, HealthCheck, ReadinessCheck } from './services.js';
 
 export interface ServerOptions {
   services: ApiServices;
   store: Store;
   checks: HealthCheck[];
+  /** Checks of /readyz; see ReadinessCheck for which ones fail it. */
+  readiness: ReadinessCheck[];
+  /** Prometheus metrics, served at /metrics; undefined when HOOKLINE_METRICS is off. */
+  metrics?: HooklineMetrics | undefined;
   logger: Logger;
   adminToken: string;
   /** Largest accepted request body, in bytes. */
@@ -29,6 +38,8 @@ export interface ServerOptions {
   /** Base URL of links that the API hands out. */
   publicUrl: () => string;
   clock: () => number;
+  /** Folder of the portal's production build; the package's own `dist/portal` by default. */
+  portalDirectory?: string;
   /** Maximum silence on an event stream before a heartbeat comment, in milliseconds. */
   streamHeartbeatMs: number;
 }
@@ -48,6 +59,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   registerJsonBodyParser(app);
+  registerRequestObservers(app, options.metrics);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -65,6 +77,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerMessageRoutes(table, options.services);
   registerEventRoutes(table, options.services, { heartbeatMs: options.streamHeartbeatMs });
   registerWorkshopRoutes(table, options.services);
+  registerPortalRoutes(table, options.services, options.store);
+  registerStatisticsRoutes(table, options.services);
   registerSystemRoutes(table, {
     services: options.services,
     store: options.store,
@@ -74,23 +88,88 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     clock: options.clock,
   });
 
+  registerPortal(app, options.portalDirectory ?? defaultPortalDirectory, options.logger);
   registerDocsUi(app);
 
-  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
-  // Readiness means "can accept messages", which needs only the store: with the queue
-  // down, messages wait in the outbox. /api/v1/health reports the queue and cache as well.
-  const readinessChecks = options.checks.filter((check) => check.name === 'database');
-  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
-    for (const check of readinessChecks) {
-      try {
-        await check.check();
-      } catch (error) {
-        request.log.warn({ err: error, check: check.name }, 'Readiness check failed');
-        return reply.status(503).send({ status: 'unavailable', failed: check.name });
-      }
+  registerProbeRoutes(app, options.readiness, options.metrics);
+
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    traceSpan?: RequestSpan;
+  }
+}
+
+/** Counts each request in the metrics and, while tracing is on, wraps it in a server span. */
+function registerRequestObservers(app: FastifyInstance, metrics: HooklineMetrics | undefined): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const span = startRequestSpan(request.method, request.headers);
+    if (span === undefined) {
+      done();
+      return;
     }
-    return { status: 'ready' };
+    request.traceSpan = span;
+    runInRequestContext(span, done);
   });
 
+  app.addHook('onResponse', async (request, reply) => {
+    // Unmatched paths share one label value, so probes of random URLs cannot add series.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics?.requestServed(request.method, route, reply.statusCode, reply.elapsedTime);
+    if (request.traceSpan) {
+      endRequestSpan(request.traceSpan, request.method, route, reply.statusCode);
+    }
+  });
+}
+
+/**
+ * Runs the readiness checks in order. A failed `required` check makes the process not
+ * ready; a failed optional one is reported as `degraded` and leaves it ready.
+ */
+async function runReadinessChecks(
+  checks: ReadinessCheck[],
+  log: FastifyBaseLogger,
+): Promise<{ ready: boolean; checks: Record<string, 'ok' | 'failed' | 'degraded'> }> {
+  const report: Record<string, 'ok' | 'failed' | 'degraded'> = {};
+  let ready = true;
+  for (const check of checks) {
+    try {
+      await check.check();
+      report[check.name] = 'ok';
+    } catch (error) {
+      report[check.name] = check.required ? 'failed' : 'degraded';
+      ready &&= !check.required;
+      log.warn({ err: error, check: check.name, required: check.required }, 'Readiness check failed');
+    }
+  }
+  return { ready, checks: report };
+}
+
+/**
+ * Registers /healthz (the process runs), /readyz (see ReadinessCheck) and, with metrics on,
+ * /metrics. None needs a token, so orchestrators and Prometheus can call them.
+ */
+export function registerProbeRoutes(app: FastifyInstance, readiness: ReadinessCheck[], metrics: HooklineMetrics | undefined): void {
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
+    const report = await runReadinessChecks(readiness, request.log);
+    return reply.status(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
+  });
+
+  if (metrics) {
+    app.get('/metrics', { config: { access: 'public' } }, async (_request, reply) => {
+      const rendered = await metrics.render();
+      return reply.type(rendered.contentType).send(rendered.body);
+    });
+  }
+}
+
+/** Builds the HTTP server of a worker process: only the probes and the metrics, on a port of its own. */
+export function buildProbeServer(options: { logger: Logger; readiness: ReadinessCheck[]; metrics?: HooklineMetrics | undefined }): FastifyInstance {
+  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, requestIdHeader: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+  registerRequestObservers(app, options.metrics);
+  registerProbeRoutes(app, options.readiness, options.metrics);
   return app;
 }

@@ -104,8 +104,11 @@ function sizeMessage(issue: Issue & { code: 'too_small' | 'too_big' }, label: st
     }
     case 'array':
     case 'set': {
+      if (isCustomMessage(issue.message)) {
+        return `${label} ${issue.message}.`;
+      }
       const count = Array.isArray(received) ? `; received ${received.length}` : '';
-      return `${label} must have ${bound} ${limit} items${count}.`;
+      return `${label} must have ${bound} ${limit} ${limit === 1 ? 'item' : 'items'}${count}.`;
     }
     default:
       return `${label} must be ${bound} ${limit}; received ${shown}.`;

@@ -2,20 +2,25 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { buildServer } from '../api/server.js';
-import type { ApiServices, HealthCheck } from '../api/services.js';
+import { buildProbeServer, buildServer } from '../api/server.js';
+import type { ApiServices, HealthCheck, ReadinessCheck } from '../api/services.js';
 import type { Config } from '../config/load.js';
 import { ApplicationService } from '../core/applications.js';
 import { AttemptQueryService } from '../core/attempts.js';
 import type { Clock } from '../core/clock.js';
 import { EndpointService } from '../core/endpoints.js';
 import { EventTypeService } from '../core/event-types.js';
+import { ExampleMessageService } from '../core/example-messages.js';
 import { createFanOutHandler } from '../core/fan-out.js';
 import { MessageStreamService } from '../core/message-stream.js';
 import { MessageService } from '../core/messages.js';
 import { OperationalWebhookService } from '../core/operational-webhooks.js';
 import { RecoverySweep } from '../core/recovery-sweep.js';
 import { RedeliveryService } from '../core/redelivery.js';
+import { StatisticsRecorder } from '../core/attempt-statistics.js';
+import { ContentService, RetentionJob } from '../core/retention.js';
+import { StatisticsService } from '../core/statistics.js';
+import { SystemOverviewService } from '../core/system-overview.js';
 import { workshopCatalog, WorkshopService } from '../core/workshop.js';
 import { createAttemptHandler } from '../delivery/attempt-handler.js';
 import { CircuitBreaker } from '../delivery/circuit-breaker.js';
@@ -23,7 +28,11 @@ import { EndpointHealthTracker } from '../delivery/endpoint-health.js';
 import { EndpointPacing } from '../delivery/endpoint-pacing.js';
 import { DeliveryHealthReport } from '../delivery/health-report.js';
 import { createWebhookSender, type LookupAllFunction } from '../delivery/http-sender.js';
+import type { AttemptObserver } from '../observability/attempt-events.js';
 import type { Logger } from '../observability/logger.js';
+import { HooklineMetrics } from '../observability/metrics.js';
+import { startTracing, tracingAttemptObserver, withSpan } from '../observability/tracing.js';
+import { pendingMigrations } from '../store/migrate.js';
 import type { Consumer } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import type { Store } from '../store/store.js';
@@ -50,10 +59,16 @@ export interface HooklineOptions {
 
 export interface Hookline {
   store: Store;
-  /** The HTTP server, when the process runs the API. */
+  /** The HTTP server: the API, or the probes and metrics of a worker with HOOKLINE_WORKER_PORT. */
   server: FastifyInstance | undefined;
-  /** `http://host:port` the API listens on, when it runs. */
+  /** `http://host:port` of that server, when it runs. */
   url: string | undefined;
+  /** Prometheus metrics of this process, when HOOKLINE_METRICS is on. */
+  metrics: HooklineMetrics | undefined;
+  /** The statistics recorder, when HOOKLINE_STATS is on and the process runs workers. */
+  statistics: StatisticsRecorder | undefined;
+  /** The retention job, when the process runs workers. */
+  retention: RetentionJob | undefined;
   /** Stops taking work, lets in-flight attempts finish within the shutdown timeout, and closes everything. */
   close(): Promise<void>;
 }
@@ -87,21 +102,14 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   // webhook messages, so they publish notices too but have no readers to wake.
   const notifier = openMessageNotifier(config, logger, roles.api);
 
+  const tracing = await startTracing({ serviceName: 'hookline', version, environment: process.env });
+  if (tracing.enabled) {
+    logger.info('Tracing on: spans are exported to the OTLP endpoint named by OTEL_EXPORTER_OTLP_ENDPOINT');
+  }
+
   const applications = new ApplicationService(store, clock);
   const eventTypes = new EventTypeService(store, clock);
   const endpoints = new EndpointService(store, applications, clock);
-  const messages = new MessageService(store, queue, applications, clock, notifier);
-  const stream = roles.api
-    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 5_000, releaseCheckMs: 25 })
-    : undefined;
-  const operationalWebhooks = new OperationalWebhookService(
-    store,
-    applications,
-    endpoints,
-    messages,
-    clock,
-    logger.child({ component: 'operational-webhooks' }),
-  );
   const breaker = new CircuitBreaker({
     state,
     logger: logger.child({ component: 'breaker' }),
@@ -119,6 +127,33 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     clock,
     endpointConcurrency: config.endpointConcurrency ?? Math.max(1, Math.floor(config.workerConcurrency / 2)),
   });
+  const deliveryHealth = new DeliveryHealthReport(store, breaker, pacing);
+  const overview = new SystemOverviewService({
+    store,
+    queue,
+    mode,
+    version,
+    clock,
+    countOpenBreakers: async () => (await deliveryHealth.openBreakers()).length,
+  });
+  const metrics = config.metrics
+    ? new HooklineMetrics({
+        readGauges: () => overview.overview(),
+        onGaugeError: (error) => logger.warn({ err: error }, 'Reading the queue and store gauges for /metrics failed'),
+      })
+    : undefined;
+  const messages = new MessageService(store, queue, applications, clock, notifier, metrics ? (message) => metrics.messageAccepted(message.eventType) : undefined);
+  const stream = roles.api
+    ? new MessageStreamService(store, applications, notifier, { fallbackCheckMs: 5_000, releaseCheckMs: 25 })
+    : undefined;
+  const operationalWebhooks = new OperationalWebhookService(
+    store,
+    applications,
+    endpoints,
+    messages,
+    clock,
+    logger.child({ component: 'operational-webhooks' }),
+  );
   const services: ApiServices = {
     applications,
     eventTypes,
@@ -129,8 +164,12 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     attempts: new AttemptQueryService(store, applications, endpoints, messages),
     redelivery: new RedeliveryService(store, queue, messages, endpoints, clock),
     workshop: new WorkshopService(store, applications, endpoints, messages, clock),
+    examples: new ExampleMessageService(store, queue, endpoints, eventTypes, clock),
+    statistics: new StatisticsService(store, applications, clock),
+    overview,
+    content: new ContentService(store, messages),
     operationalWebhooks,
-    deliveryHealth: new DeliveryHealthReport(store, breaker, pacing),
+    deliveryHealth,
   };
   await eventTypes.seed(workshopCatalog);
 
@@ -148,41 +187,68 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(config.proxyUrl ? { proxyUrl: config.proxyUrl } : {}),
   });
+  const statistics =
+    roles.worker && config.stats ? new StatisticsRecorder({ store, logger: logger.child({ component: 'statistics' }), flushIntervalMs: 1_000 }) : undefined;
+  statistics?.start();
+  const observers: AttemptObserver[] = [metrics, statistics, tracing.enabled ? tracingAttemptObserver : undefined].filter(
+    (observer) => observer !== undefined,
+  );
+
   if (config.proxyUrl) {
     logger.info({ proxy: redactUrl(config.proxyUrl) }, 'Deliveries go through an HTTP proxy');
   }
   if (roles.worker) {
+    const fanOut = createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' }));
     consumers.push(
-      queue.consume<FanOutJob>('events', createFanOutHandler(store, queue, clock, logger.child({ component: 'fan-out' })), {
-        concurrency: 4,
-      }),
+      queue.consume<FanOutJob>(
+        'events',
+        (job, signal) => withSpan('fan-out', { 'hookline.msg_id': job.data.msgId }, () => fanOut(job, signal), { parent: job.data.trace }),
+        { concurrency: 4 },
+      ),
     );
+    const attempt = createAttemptHandler({
+      store,
+      sender,
+      logger: logger.child({ component: 'delivery' }),
+      retrySchedule: config.retrySchedule,
+      userAgent: `Hookline/${version}`,
+      clock,
+      maxRetryAfterMs: config.maxRetryAfter,
+      breaker,
+      pacing,
+      health: new EndpointHealthTracker({
+        store,
+        breaker,
+        pacing,
+        logger: logger.child({ component: 'endpoint-health' }),
+        disableAfterMs: config.disableAfter,
+        operationalEvents: operationalWebhooks,
+      }),
+      observers,
+    });
     consumers.push(
       queue.consume<DeliveryJob>(
         'webhooks',
-        createAttemptHandler({
-          store,
-          sender,
-          logger: logger.child({ component: 'delivery' }),
-          retrySchedule: config.retrySchedule,
-          userAgent: `Hookline/${version}`,
-          clock,
-          maxRetryAfterMs: config.maxRetryAfter,
-          breaker,
-          pacing,
-          health: new EndpointHealthTracker({
-            store,
-            breaker,
-            pacing,
-            logger: logger.child({ component: 'endpoint-health' }),
-            disableAfterMs: config.disableAfter,
-            operationalEvents: operationalWebhooks,
+        (job, signal) =>
+          withSpan('delivery attempt', { 'hookline.delivery_id': job.data.deliveryId, 'hookline.job_attempt': job.attempts }, () => attempt(job, signal), {
+            parent: job.data.trace,
           }),
-        }),
         { concurrency: config.workerConcurrency },
       ),
     );
   }
+
+  const retention = roles.worker
+    ? new RetentionJob({
+        store,
+        state,
+        logger: logger.child({ component: 'retention' }),
+        clock,
+        retentionDays: config.retentionDays,
+        intervalMs: config.retentionInterval,
+      })
+    : undefined;
+  retention?.start();
 
   // A queue outside the database can lose jobs. The store still records every unfinished
   // fan-out and delivery, so workers sweep for overdue ones and queue them again.
@@ -199,6 +265,43 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         })
       : undefined;
   sweep?.start();
+
+  // A process is ready while it can do its work. An API process needs a reachable, migrated
+  // store; Redis is optional for it, because messages wait in the outbox while Redis is down.
+  // A worker-only process needs the queue too. The embedded queue lives in the store.
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', required: true, check: async () => void (await sql`select 1`.execute(db)) },
+    {
+      name: 'migrations',
+      required: true,
+      check: async () => {
+        const pending = await pendingMigrations(db, store.dialect);
+        if (pending.length > 0) {
+          throw new Error(`Migrations not applied: ${pending.join(', ')}`);
+        }
+      },
+    },
+    { name: 'queue', required: queue.driver === 'embedded' || !roles.api, check: async () => void (await queue.counts('webhooks')) },
+  ];
+
+  /** Listens, or stops what already runs and releases the store when listening fails. */
+  const listenOrRelease = async (target: FastifyInstance, host: string, port: number): Promise<string> => {
+    try {
+      return await target.listen({ host, port });
+    } catch (error) {
+      await Promise.all(consumers.map((consumer) => consumer.close(0)));
+      await sweep?.stop();
+      await retention?.stop();
+      await statistics?.close();
+      await tracing.shutdown();
+      await queue.close(0);
+      await state.close();
+      await notifier.close();
+      await sender.close();
+      await store.destroy();
+      throw error;
+    }
+  };
 
   let server: FastifyInstance | undefined;
   let url: string | undefined;
@@ -218,6 +321,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       services,
       store,
       checks,
+      readiness,
+      metrics,
       logger,
       adminToken: admin.token,
       bodyLimit: config.maxPayloadSize,
@@ -226,22 +331,12 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       clock,
       streamHeartbeatMs: config.streamHeartbeat,
     });
-    let address: string;
-    try {
-      address = await server.listen({ host: config.host, port: config.port });
-    } catch (error) {
-      // The consumers already run: stop them and release the store before failing.
-      await Promise.all(consumers.map((consumer) => consumer.close(0)));
-      await sweep?.stop();
-      await queue.close(0);
-      await state.close();
-      await notifier.close();
-      await sender.close();
-      await store.destroy();
-      throw error;
-    }
-    url = address;
-    logger.info({ url: address, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${address}`);
+    url = await listenOrRelease(server, config.host, config.port);
+    logger.info({ url, mode, store: describeStore(config), roles }, `Hookline ${version} listening on ${url}`);
+  } else if (config.workerPort !== undefined) {
+    server = buildProbeServer({ logger, readiness, metrics });
+    url = await listenOrRelease(server, config.host, config.workerPort);
+    logger.info({ mode, roles, url }, `Hookline ${version} worker started; probes and metrics on ${url}`);
   } else {
     logger.info({ mode, roles }, `Hookline ${version} worker started`);
   }
@@ -257,10 +352,14 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       ...consumers.map((consumer) => consumer.close(config.shutdownTimeout)),
     ]);
     await sweep?.stop();
+    await retention?.stop();
+    // The attempts that finished during the shutdown are counted before the store closes.
+    await statistics?.close();
     await queue.close(config.shutdownTimeout);
     await state.close();
     await notifier.close();
     await sender.close();
+    await tracing.shutdown();
     await store.destroy();
     logger.info('Shutdown complete');
   };
@@ -269,6 +368,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     store,
     server,
     url,
+    metrics,
+    statistics,
+    retention,
     close: () => (closing ??= close()),
   };
 }

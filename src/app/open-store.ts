@@ -5,7 +5,7 @@ import type { Dialect } from '../store/dialect.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { openPostgres } from '../store/postgres.js';
 import { SecretCipher } from '../store/secret-cipher.js';
-import { encryptStoredSecrets } from '../store/secret-encryption.js';
+import { discardPlaintextCopies, encryptStoredSecrets } from '../store/secret-encryption.js';
 import { openSqlite } from '../store/sqlite.js';
 import { createStore, type Store } from '../store/store.js';
 
@@ -36,15 +36,15 @@ export function describeStore(config: Readonly<Config>): string {
  */
 export async function openStore(config: Readonly<Config>, logger: Logger): Promise<Store> {
   const dialect = storeDialect(config);
+  const sqlite = dialect === 'sqlite' ? openSqlite(sqlitePath(config)) : undefined;
   const db =
-    dialect === 'postgres'
-      ? (
-          await openPostgres(config.databaseUrl ?? '', {
-            poolSize: config.databasePoolSize,
-            onError: (error) => logger.warn({ err: error }, 'An idle PostgreSQL connection failed; the pool replaces it'),
-          })
-        ).db
-      : openSqlite(sqlitePath(config)).db;
+    sqlite?.db ??
+    (
+      await openPostgres(config.databaseUrl ?? '', {
+        poolSize: config.databasePoolSize,
+        onError: (error) => logger.warn({ err: error }, 'An idle PostgreSQL connection failed; the pool replaces it'),
+      })
+    ).db;
 
   const cipher = config.encryptionKey === undefined ? undefined : new SecretCipher(config.encryptionKey);
   try {
@@ -55,10 +55,12 @@ export async function openStore(config: Readonly<Config>, logger: Logger): Promi
     const encrypted = await encryptStoredSecrets(db, cipher);
     if (encrypted > 0) {
       logger.info({ secrets: encrypted, keyId: cipher?.currentKeyId }, 'Encrypted stored signing secrets with the current HOOKLINE_ENCRYPTION_KEY');
+      await discardPlaintextCopies(db, dialect);
+      logger.info({ store: describeStore(config) }, 'Rewrote the database so that no earlier copy of the secrets remains in free pages');
     }
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  return createStore(db, dialect, { cipher });
+  return createStore(db, dialect, { cipher, sqlite: sqlite?.raw });
 }

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { version } from '../app/version.js';
-import { generateSecret, InvalidSecretError, parseSecret, sign } from '../signing/index.js';
+import { generateSecret, isAsymmetricSecret, publicKeyOf, sign, validateAsymmetricSecret, validateSecret } from '../signing/index.js';
 import { apiOptionsHelp, describeApiError, describeFetchError, resolveApiUrl, resolveToken, UsageError } from './api-client.js';
 import { integerOption, listOption, parseCommandArgs, type ToolCommand } from './command.js';
 import { SseParser, type ServerSentEvent } from './sse-parser.js';
@@ -18,8 +18,9 @@ Arguments:
 
 Options:
   --forward-to URL      Where to POST each message, such as http://localhost:3000/webhooks. Required.
-  --secret SECRET       Signing secret for the forwarded requests (whsec_ and base64 of 24 to 64
-                        bytes). Default: a new random secret, printed at start.
+  --secret SECRET       Signing secret for the forwarded requests: whsec_ and base64 of 24 to 64
+                        bytes, or an ed25519 signing key (whsk_...) to sign v1a. Default: a new
+                        random whsec_ secret, printed at start.
   --event-types LIST    Comma-separated event types to forward. Default: all.
   --channels LIST       Comma-separated channels; forwards messages with at least one of them. Default: all.
   --iterator POSITION   Start after this position (an event id printed by an earlier run).
@@ -230,10 +231,9 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError(`Invalid --forward-to "${forwardTo}": expected an http:// or https:// URL.`);
   }
   const secret = values.secret ?? generateSecret();
-  try {
-    parseSecret(secret);
-  } catch (error) {
-    throw new UsageError(error instanceof InvalidSecretError ? `Invalid --secret: ${error.message}` : String(error));
+  const invalid = isAsymmetricSecret(secret) ? validateAsymmetricSecret(secret) : validateSecret(secret);
+  if (invalid !== undefined) {
+    throw new UsageError(`Invalid --secret: ${invalid}`);
   }
 
   const apiUrl = resolveApiUrl(values.url, process.env);
@@ -255,7 +255,8 @@ async function run(args: string[]): Promise<number> {
     start: values.iterator,
   };
 
-  process.stdout.write(`Forwarding messages of ${app} from ${apiUrl} to ${forwardTo}\nSigning secret: ${secret}\n`);
+  const verifyWith = isAsymmetricSecret(secret) ? `Public key to verify with: ${publicKeyOf(secret)}\n` : '';
+  process.stdout.write(`Forwarding messages of ${app} from ${apiUrl} to ${forwardTo}\nSigning secret: ${secret}\n${verifyWith}`);
   const stopped = new AbortController();
   const stop = () => stopped.abort();
   process.once('SIGINT', stop);

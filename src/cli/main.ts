@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Roles } from '../app/hookline.js';
 import { version } from '../app/version.js';
 import { ConfigError, loadConfig, type Config } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, flushLogger } from '../observability/logger.js';
 import { UsageError } from './api-client.js';
 import type { ToolCommand } from './command.js';
 import { listenCommand } from './listen.js';
@@ -53,7 +53,7 @@ function integerOption(name: string, text: string | undefined, minimum: number, 
 }
 
 async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, file: config.logFile });
   // Loaded here so that the tools start without the server's modules.
   const { startHookline } = await import('../app/hookline.js');
   const hookline = await startHookline({ config, logger, roles });
@@ -63,13 +63,18 @@ async function run(roles: Roles, config: Readonly<Config>): Promise<void> {
     signals += 1;
     if (signals > 1) {
       logger.warn({ signal }, 'Second signal received; exiting without waiting');
+      flushLogger(logger);
       process.exit(1);
     }
     logger.info({ signal }, 'Signal received');
     hookline.close().then(
-      () => process.exit(0),
+      () => {
+        flushLogger(logger);
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'Shutdown failed');
+        flushLogger(logger);
         process.exit(1);
       },
     );

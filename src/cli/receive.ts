@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { InvalidSecretError, parseSecret } from '../signing/index.js';
+import { validateVerificationKey } from '../signing/index.js';
 import { UsageError } from './api-client.js';
 import { integerOption, parseCommandArgs, type ToolCommand } from './command.js';
 import { diagnose } from './verify-diagnosis.js';
@@ -14,8 +14,9 @@ Stop it with Ctrl-C.
 Options:
   --port N            TCP port to listen on. Default 9000.
   --host ADDRESS      Address to listen on. Default 127.0.0.1.
-  --secret SECRET     The endpoint's signing secret (whsec_...) to verify with. Default:
-                      HOOKLINE_WEBHOOK_SECRET; without one, requests are printed unverified.
+  --secret KEY        The endpoint's signing secret (whsec_...), or for an ed25519 endpoint its
+                      public key (whpk_...), to verify with. Default: HOOKLINE_WEBHOOK_SECRET;
+                      without one, requests are printed unverified.
   --status CODE       Status to answer verified (or unverified) requests with, from 200 to 599,
                       such as 500 or 503 to watch Hookline retry. Default 204.
   --tolerance SECS    Largest allowed difference between webhook-timestamp and now, in seconds. Default 300.
@@ -102,10 +103,9 @@ async function run(args: string[]): Promise<number> {
   }
   const secret = values.secret ?? process.env.HOOKLINE_WEBHOOK_SECRET;
   if (secret !== undefined) {
-    try {
-      parseSecret(secret);
-    } catch (error) {
-      throw new UsageError(error instanceof InvalidSecretError ? `Invalid --secret: ${error.message}` : String(error));
+    const invalid = validateVerificationKey(secret);
+    if (invalid !== undefined) {
+      throw new UsageError(`Invalid --secret: ${invalid}`);
     }
   }
   const options: ReceiveOptions = {

@@ -35,20 +35,22 @@ interface BodyVariant {
 function bodyVariants(body: Buffer): BodyVariant[] {
   const text = body.toString('utf8');
   const variants: BodyVariant[] = [];
-  try {
-    const compact = Buffer.from(JSON.stringify(JSON.parse(text)), 'utf8');
-    if (!compact.equals(body)) {
-      variants.push({ body: compact, change: 'the JSON was re-serialised: its whitespace, key order or number format differs from the bytes that were signed' });
-    }
-  } catch {
-    // Not JSON: only the text variants apply.
-  }
+  // The text variants come first: a body with only a newline added would also match its
+  // compact re-serialisation, which would name the wrong change.
   const trimmed = text.replace(/[\r\n]+$/, '');
   if (trimmed !== text) {
     variants.push({ body: Buffer.from(trimmed, 'utf8'), change: 'a trailing newline was added to the body' });
   }
   if (text.includes('\r\n')) {
     variants.push({ body: Buffer.from(text.replace(/\r\n/g, '\n'), 'utf8'), change: 'line endings were changed from LF to CRLF' });
+  }
+  try {
+    const compact = Buffer.from(JSON.stringify(JSON.parse(text)), 'utf8');
+    if (!compact.equals(body) && !variants.some((variant) => variant.body.equals(compact))) {
+      variants.push({ body: compact, change: 'the JSON was re-serialised: its whitespace, key order or number format differs from the bytes that were signed' });
+    }
+  } catch {
+    // Not JSON: only the text variants apply.
   }
   return variants;
 }
@@ -58,7 +60,7 @@ function bodyVariants(body: Buffer): BodyVariant[] {
  * works out which check failed and why: a missing header, a timestamp outside the
  * tolerance (and whether the signature would match otherwise), a body that the receiver
  * changed before verifying, or a secret other than the one that signed.
- * Throws InvalidSecretError when `secret` itself is not a valid signing secret.
+ * Throws InvalidSecretError or InvalidAsymmetricSecretError when `secret` itself is not a valid key.
  */
 export function diagnose(secret: string, headers: WebhookHeaders, body: Buffer, options: DiagnoseOptions = {}): Diagnosis {
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -136,7 +138,7 @@ function signatureDiagnosis(
     title: 'The signature was made with a different secret',
     detail: `${message} Undoing common body changes (re-serialised JSON, a trailing newline, CRLF line endings) does not help either, so the request was most likely signed with another secret.`,
     advice:
-      "Use the signing secret of the endpoint that received this request: GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret or the portal shows it. Each endpoint has its own secret, and after a rotation the previous one keeps signing for 24 hours beside the new one. If you are sure of the secret, the body was changed in a way this tool cannot undo: verify the raw bytes.",
+      "Use the signing secret of the endpoint that received this request: GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret or the portal shows it. Each endpoint has its own secret, and after a rotation the previous one keeps signing for 24 hours beside the new one. For an ed25519 endpoint (v1a signatures), pass its public key (whpk_...) instead. If you are sure of the secret, the body was changed in a way this tool cannot undo: verify the raw bytes.",
   };
 }
 

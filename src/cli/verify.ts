@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidSecretError, type WebhookHeaders } from '../signing/index.js';
+import { validateVerificationKey, type WebhookHeaders } from '../signing/index.js';
 import { UsageError } from './api-client.js';
 import { integerOption, parseCommandArgs, type ToolCommand } from './command.js';
 import { diagnose } from './verify-diagnosis.js';
@@ -12,7 +12,8 @@ tolerance, body changed after signing, different secret) and what to do about it
 Exits with 0 when the request verifies, 1 when it does not, 2 on a usage error.
 
 Options:
-  --secret SECRET    The endpoint's signing secret, whsec_ and base64. Default: HOOKLINE_WEBHOOK_SECRET.
+  --secret KEY       The endpoint's signing secret (whsec_...), or for an ed25519 endpoint its
+                     public key (whpk_...). Default: HOOKLINE_WEBHOOK_SECRET.
   --headers FILE     The request headers: "Name: value" lines (as curl -D or a proxy log writes
                      them; a request or status line and a blank line after the headers are
                      allowed), or a JSON object of header names to values.
@@ -95,23 +96,19 @@ async function run(args: string[]): Promise<number> {
   if (secret === undefined || secret === '') {
     throw new UsageError('Missing --secret: pass the endpoint signing secret (whsec_...).');
   }
+  const invalid = validateVerificationKey(secret);
+  if (invalid !== undefined) {
+    throw new UsageError(`Invalid --secret: ${invalid}`);
+  }
   const headers: WebhookHeaders = parseHeaderFile(readInput('headers', values.headers).toString('utf8'));
   const body = readInput('body', values.body);
   const toleranceSeconds = integerOption('tolerance', values.tolerance, 0, 10 * 365 * 24 * 3600);
   const nowSeconds = integerOption('now', values.now, 0, 1e12);
 
-  let diagnosis;
-  try {
-    diagnosis = diagnose(secret, headers, body, {
-      ...(toleranceSeconds === undefined ? {} : { toleranceSeconds }),
-      ...(nowSeconds === undefined ? {} : { nowSeconds }),
-    });
-  } catch (error) {
-    if (error instanceof InvalidSecretError) {
-      throw new UsageError(error.message);
-    }
-    throw error;
-  }
+  const diagnosis = diagnose(secret, headers, body, {
+    ...(toleranceSeconds === undefined ? {} : { toleranceSeconds }),
+    ...(nowSeconds === undefined ? {} : { nowSeconds }),
+  });
 
   if (diagnosis.ok) {
     process.stdout.write(`OK: the request verifies (webhook-id ${diagnosis.msgId}, signed at ${new Date(diagnosis.timestampSeconds * 1000).toISOString()}).\n`);

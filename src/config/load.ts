@@ -1,4 +1,4 @@
-import { settings, type LogLevel, type Setting } from './schema.js';
+import { settings, type LogFormat, type LogLevel, type Setting } from './schema.js';
 
 /** The validated, frozen configuration that every module receives its part of. */
 export interface Config {
@@ -36,6 +36,13 @@ export interface Config {
   maxRetryAfter: number;
   endpointConcurrency: number | undefined;
   streamHeartbeat: number;
+  logFormat: LogFormat | undefined;
+  logFile: string | undefined;
+  retentionDays: number;
+  retentionInterval: number;
+  metrics: boolean;
+  stats: boolean;
+  workerPort: number | undefined;
 }
 
 /** A configuration problem, naming every invalid variable. Start-up prints it and exits. */

@@ -124,6 +124,9 @@ function parseRetrySchedule(text: string): number[] {
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
+/** Format of the log lines on stdout. */
+export type LogFormat = 'json' | 'pretty';
+
 function parseUrl(protocols: string[]) {
   return (text: string): string => {
     let url: URL;
@@ -436,6 +439,73 @@ export const settings = {
     description:
       'Maximum silence on an event stream (GET /api/v1/app/{app_id}/events/stream) before the server writes a comment line, so proxies and clients can tell an idle stream from a dead connection.',
     parse: parseDurationBetween(100, 300_000),
+  }),
+  logFormat: setting({
+    name: 'HOOKLINE_LOG_FORMAT',
+    unit: 'json | pretty',
+    defaultText: undefined,
+    description:
+      'Format of the log lines on stdout: one JSON object per line, or coloured lines for a terminal. Defaults to pretty when stdout is a terminal and json otherwise. HOOKLINE_LOG_FILE always receives JSON.',
+    parse: (text): LogFormat => {
+      const format = text.trim().toLowerCase();
+      if (format !== 'json' && format !== 'pretty') {
+        throw new Error('expected json or pretty');
+      }
+      return format;
+    },
+  }),
+  logFile: setting({
+    name: 'HOOKLINE_LOG_FILE',
+    unit: 'path',
+    defaultText: undefined,
+    description:
+      'File that receives every log line as JSON, in addition to stdout. Lines are appended; the folder is created when missing. Rotate it with a tool that copies and truncates, such as logrotate with copytruncate.',
+    parse: (text) => {
+      if (text.trim() === '') {
+        throw new Error('expected a file path');
+      }
+      return text;
+    },
+  }),
+  retentionDays: setting({
+    name: 'HOOKLINE_RETENTION_DAYS',
+    unit: 'days',
+    defaultText: '90',
+    description:
+      'How long message payloads and attempt response bodies are kept. A background job then replaces them by an empty value; messages and attempts stay as metadata. A message\'s payloadRetentionPeriod can shorten this for that message, never lengthen it.',
+    parse: parseInteger(1, 36_500),
+  }),
+  retentionInterval: setting({
+    name: 'HOOKLINE_RETENTION_INTERVAL',
+    unit: 'duration',
+    defaultText: '10m',
+    description:
+      'How often a worker process runs the retention job, which expunges expired payloads and response bodies in batches of 500 and deletes expired statistics and idempotency keys.',
+    parse: parseDurationBetween(1_000, 86_400_000),
+  }),
+  metrics: setting({
+    name: 'HOOKLINE_METRICS',
+    unit: 'boolean',
+    defaultText: 'on',
+    description:
+      'Serve Prometheus metrics at /metrics and count them as the process works. Off removes the route and the counting.',
+    parse: parseBoolean,
+  }),
+  stats: setting({
+    name: 'HOOKLINE_STATS',
+    unit: 'boolean',
+    defaultText: 'on',
+    description:
+      'Keep delivery statistics in the store (attempt counts and latency per endpoint in minute, hour and day buckets) for the statistics routes and the portal. Off stops recording; the routes then return what was recorded before.',
+    parse: parseBoolean,
+  }),
+  workerPort: setting({
+    name: 'HOOKLINE_WORKER_PORT',
+    unit: 'TCP port',
+    defaultText: undefined,
+    description:
+      'Port on which a `hookline worker` process serves /metrics, /healthz and /readyz, on HOOKLINE_HOST. Unset, a worker listens on no port. Processes that run the API serve these routes on HOOKLINE_PORT instead.',
+    parse: parseInteger(0, 65535),
   }),
 } as const;
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.js';
+import { currentTraceCarrier } from '../observability/tracing.js';
 import type { JobHandler, Queue } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
@@ -56,12 +57,14 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
       .filter((endpoint) => endpointMatches(endpoint, message))
       .map((endpoint) => newDelivery(message, endpoint.id, now));
 
+    const trace = currentTraceCarrier();
+    const traceField = trace === undefined ? {} : { trace };
     await store.groupCommit.run(async (transaction) => {
       const inserted = await store.deliveries.insertMissing(deliveries, transaction);
       await queue.addInTransaction<DeliveryJob>(
         transaction,
         'webhooks',
-        inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0 }, runAt: now })),
+        inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0, ...traceField }, runAt: now })),
       );
       await store.messages.markFannedOut(message.id, transaction);
     });

@@ -1,4 +1,5 @@
 import type { MessageNotifier } from '../cache/message-notifier.js';
+import { currentTraceCarrier } from '../observability/tracing.js';
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
@@ -16,8 +17,18 @@ export interface MessageInput {
   eventId?: string | null | undefined;
   channels?: string[] | null | undefined;
   tags?: string[] | null | undefined;
+  /** Days to keep the payload, shortening HOOKLINE_RETENTION_DAYS for this message. */
+  payloadRetentionPeriod?: number | null | undefined;
   /** Creates the application when the one named in the path does not exist. */
   application?: ApplicationInput | null | undefined;
+}
+
+const dayMs = 86_400_000;
+
+/** Adds the active trace context to job data while tracing is on. */
+function withTrace<T extends object>(data: T): T & { trace?: Record<string, string> } {
+  const trace = currentTraceCarrier();
+  return trace === undefined ? data : { ...data, trace };
 }
 
 export class MessageService {
@@ -28,6 +39,8 @@ export class MessageService {
     private readonly clock: Clock,
     /** Wakes the pull API and event stream readers of the application; none in worker-only processes. */
     private readonly notifier?: MessageNotifier,
+    /** Called with each message once it is stored, such as to count it in the metrics. */
+    private readonly onAccepted?: (message: Message) => void,
   ) {}
 
   /**
@@ -54,12 +67,13 @@ export class MessageService {
       channels: input.channels && input.channels.length > 0 ? input.channels : null,
       tags: input.tags && input.tags.length > 0 ? input.tags : null,
       createdAt: now,
+      payloadExpiresAt: input.payloadRetentionPeriod ? now + input.payloadRetentionPeriod * dayMs : null,
     };
 
     try {
       await this.store.groupCommit.run(async (transaction) => {
         await this.store.messages.insert(message, transaction);
-        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: { msgId: message.id } }]);
+        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: withTrace({ msgId: message.id }) }]);
       });
     } catch (error) {
       if (input.eventId && isUniqueViolation(error)) {
@@ -69,6 +83,7 @@ export class MessageService {
     }
     this.queue.notify('events');
     this.notifier?.publish(message.appId);
+    this.onAccepted?.(message);
     return message;
   }
 

@@ -1,3 +1,4 @@
+import type { AttemptFinishedEvent, AttemptObserver } from '../observability/attempt-events.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobHandler } from '../queue/contract.js';
 import type { DeliveryJob } from '../queue/jobs.js';
@@ -33,6 +34,8 @@ export interface AttemptHandlerOptions {
   breaker: CircuitBreaker;
   pacing: EndpointPacing;
   health: EndpointHealthTracker;
+  /** Told about every attempt once it is recorded: metrics, statistics. */
+  observers?: readonly AttemptObserver[];
 }
 
 /** Shortest delay before a job postponed by the in-flight cap looks again, in milliseconds. */
@@ -132,6 +135,19 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       } catch (error) {
         logger.error({ ...ids, attemptId: attempt.id, err: error }, 'Failed to update the endpoint health after an attempt');
       }
+      await notifyObservers(options, logger, {
+        ...ids,
+        attemptId: attempt.id,
+        eventType: message.eventType,
+        statusCode: attempt.responseStatusCode,
+        durationMs: attempt.responseDurationMs,
+        outcome: attempt.status === DeliveryStatus.success ? 'success' : 'fail',
+        attemptNumber: delivery.attemptCount + 1,
+        nextAttemptAt: decision.nextAttemptAt,
+        acceptedAt: message.createdAt,
+        startedAt: attempt.createdAt,
+        manual: attempt.triggerType === TriggerType.manual,
+      });
 
       return decision.nextAttemptAt === null ? undefined : { retryAt: decision.nextAttemptAt };
     } finally {
@@ -245,6 +261,20 @@ async function recordAttempt(store: Store, delivery: Delivery, attempt: Attempt,
       .where('id', '=', delivery.id)
       .execute();
   });
+}
+
+/**
+ * Tells each observer about a recorded attempt. The attempt is committed, so a fault here
+ * must not fail the job: the queue would run it again and send the webhook twice.
+ */
+async function notifyObservers(options: AttemptHandlerOptions, logger: Logger, event: AttemptFinishedEvent): Promise<void> {
+  for (const observer of options.observers ?? []) {
+    try {
+      await observer.attemptFinished(event);
+    } catch (error) {
+      logger.error({ appId: event.appId, endpointId: event.endpointId, msgId: event.msgId, attemptId: event.attemptId, err: error }, 'An attempt observer failed');
+    }
+  }
 }
 
 function safeHost(url: string): string {

@@ -1,13 +1,20 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type DestinationStream, type Logger, type LoggerOptions, type StreamEntry } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
 export interface LoggerSettings {
   level: string;
-  /** Human-readable lines instead of JSON. Defaults to whether stdout is a terminal. */
+  /** `pretty` for coloured lines, `json` for one object per line. Defaults to pretty when stdout is a terminal. */
+  format?: 'json' | 'pretty' | undefined;
+  /** Human-readable lines instead of JSON; the same as `format: 'pretty'`. */
   pretty?: boolean;
-  /** Stream that receives the JSON lines. Defaults to stdout. */
+  /** Stream that receives the lines instead of stdout. */
   destination?: NodeJS.WritableStream;
+  /** File that also receives every line as JSON, appended. */
+  file?: string | undefined;
 }
 
 /**
@@ -16,20 +23,35 @@ export interface LoggerSettings {
  */
 export const redactedPaths = [
   'secret',
+  'secrets',
   'key',
   'token',
+  'password',
   'adminToken',
+  'encryptionKey',
   'authorization',
   'headers.authorization',
+  'headers.cookie',
   'req.headers.authorization',
   'req.headers.cookie',
   'request.headers.authorization',
+  'requestHeaders',
   '*.secret',
+  '*.secrets',
   '*.token',
   '*.key',
+  '*.password',
+  '*.authorization',
+  '*.requestHeaders',
 ];
 
-/** Creates the process logger: JSON lines, or pretty lines on a terminal. */
+/** Flushes the streams of each logger that createLogger made. */
+const flushers = new WeakMap<Logger, () => void>();
+
+/**
+ * Creates the process logger: JSON lines, or pretty lines on a terminal, on stdout or
+ * `destination`, and JSON lines in `file` as well when it is set.
+ */
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
@@ -38,15 +60,46 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
 
-  const pretty = settings.pretty ?? (settings.destination === undefined && process.stdout.isTTY === true);
-  if (pretty) {
-    return pino({
-      ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
-    });
+  let usePretty = settings.destination === undefined && process.stdout.isTTY === true;
+  if (settings.pretty !== undefined) {
+    usePretty = settings.pretty;
   }
-  if (settings.destination) {
-    return pino(options, settings.destination);
+  if (settings.format !== undefined) {
+    usePretty = settings.format === 'pretty';
   }
-  return pino(options);
+  const primary: DestinationStream = usePretty
+    ? pretty({
+        colorize: settings.destination === undefined && process.stdout.isTTY === true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service',
+        sync: true,
+        ...(settings.destination ? { destination: settings.destination } : {}),
+      })
+    : ((settings.destination as DestinationStream | undefined) ?? pino.destination(1));
+
+  const streams: StreamEntry[] = [{ level: 'trace', stream: primary }];
+  if (settings.file !== undefined) {
+    mkdirSync(dirname(settings.file), { recursive: true });
+    streams.push({ level: 'trace', stream: pino.destination({ dest: settings.file, sync: false, append: true }) });
+  }
+
+  if (streams.length === 1) {
+    const logger = pino(options, primary);
+    const flushable = primary as DestinationStream & { flushSync?: () => void };
+    flushers.set(logger, () => flushable.flushSync?.());
+    return logger;
+  }
+  const multi = pino.multistream(streams);
+  const logger = pino(options, multi);
+  flushers.set(logger, () => multi.flushSync());
+  return logger;
+}
+
+/** Writes every buffered line of a logger from createLogger synchronously; call it before the process exits. */
+export function flushLogger(logger: Logger): void {
+  try {
+    flushers.get(logger)?.();
+  } catch {
+    // A stream that is not ready yet has nothing buffered to lose.
+  }
 }

@@ -150,6 +150,23 @@ export class BullmqJobWriter {
     return { waiting, delayed, active: counts.active ?? 0 };
   }
 
+  /**
+   * Returns when the oldest job of the wait list became due, on the queue's clock. BullMQ
+   * pushes new jobs at the head of the list, so the oldest is at the tail.
+   */
+  async oldestWaitingDueAt(): Promise<number | null> {
+    await whenConnected(this.settings.redis);
+    const [oldest] = await this.settings.queue.getJobs(['wait'], 0, 0, true);
+    if (oldest === undefined) {
+      return null;
+    }
+    // NOTE: BullMQ keeps a job's creation time and its latest delay but not when a retry was
+    // scheduled. The last start stands in for that, so a retried job's due time is early by
+    // the duration of the attempt before it, at most HOOKLINE_REQUEST_TIMEOUT.
+    const dueAtRealClock = (oldest.processedOn ?? oldest.timestamp) + (oldest.delay ?? 0);
+    return dueAtRealClock + (this.settings.now() - Date.now());
+  }
+
   private async addBatch(jobs: QueuedJob[]): Promise<void> {
     const { queue } = this.settings;
     const existing = await this.findExisting(jobs);

@@ -210,6 +210,10 @@ export class BullmqQueue implements Queue {
     return this.sides[queue].writer.counts();
   }
 
+  oldestWaitingDueAt(queue: QueueName): Promise<number | null> {
+    return this.sides[queue].writer.oldestWaitingDueAt();
+  }
+
   /** Removes a waiting or delayed job and any replacement waiting for it. A running job is neither interrupted nor removed. */
   async remove(queue: QueueName, id: string): Promise<void> {
     await this.sides[queue].writer.remove(id);

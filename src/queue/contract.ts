@@ -92,6 +92,12 @@ export interface Queue {
 
   counts(queue: QueueName): Promise<QueueCounts>;
 
+  /**
+   * Returns when the longest-waiting job became due, in milliseconds since the epoch, or
+   * null when no job is waiting. `now` minus this is the age that queue alerts watch.
+   */
+  oldestWaitingDueAt(queue: QueueName): Promise<number | null>;
+
   /** Removes a waiting or delayed job. A job being run is neither interrupted nor removed. */
   remove(queue: QueueName, id: string): Promise<void>;
 

@@ -4,7 +4,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Consumer, ConsumerOptions, JobHandler, JobToAdd, Queue, QueueCounts, QueueName } from './contract.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
-import { countJobs, deleteUnleasedJob, upsertJobs, type JobRow } from './embedded-store.js';
+import { countJobs, deleteUnleasedJob, oldestWaitingRunAt, upsertJobs, type JobRow } from './embedded-store.js';
 import type { Database } from '../store/schema.js';
 
 export interface EmbeddedQueueOptions {
@@ -170,6 +170,10 @@ export class EmbeddedQueue implements Queue {
 
   counts(queue: QueueName): Promise<QueueCounts> {
     return countJobs(this.db, queue, this.now());
+  }
+
+  oldestWaitingDueAt(queue: QueueName): Promise<number | null> {
+    return oldestWaitingRunAt(this.db, queue, this.now());
   }
 
   /** Deletes a waiting or delayed job. A job under an unexpired lease is neither interrupted nor deleted. */

@@ -242,6 +242,20 @@ export async function countJobs(db: Kysely<Database>, queue: string, now: number
   };
 }
 
+/** Returns the run time of the earliest due job that no consumer holds, or null. */
+export async function oldestWaitingRunAt(db: Kysely<Database>, queue: string, now: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('job')
+    .select('run_at')
+    .where('queue', '=', queue)
+    .where('run_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .orderBy('run_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? null : Number(row.run_at);
+}
+
 /** Deletes a job unless it is under an unexpired lease. Returns whether a job was deleted. */
 export async function deleteUnleasedJob(db: Kysely<Database>, queue: string, id: string, now: number): Promise<boolean> {
   const result = await db

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as signBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
 
 /** Prefix of an ed25519 signing key (the private part), as Standard Webhooks serializes it. */
 export const ASYMMETRIC_SECRET_PREFIX = 'whsk_';
@@ -11,6 +11,9 @@ const KEY_PAIR_BYTES = 64;
 
 // DER header of a PKCS #8 ed25519 private key (RFC 8410); the 32-byte seed follows it.
 const pkcs8Ed25519Header = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+// DER header of an SPKI ed25519 public key (RFC 8410); the 32-byte key follows it.
+const spkiEd25519Header = Buffer.from('302a300506032b6570032100', 'hex');
 
 const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -122,3 +125,40 @@ export function signAsymmetric(secret: string, msgId: string, timestampSeconds: 
   const content = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`), body]);
   return `v1a,${signBytes(null, content, resolvePrivateKey(secret)).toString('base64')}`;
 }
+
+/**
+ * Returns the key that verifies `v1a` signatures: from a `whpk_` public key, or from the
+ * public half of a `whsk_` signing key. Throws InvalidAsymmetricSecretError for a key of
+ * neither form.
+ */
+export function resolvePublicKey(key: string): KeyObject {
+  if (isAsymmetricSecret(key)) {
+    return createPublicKey(resolvePrivateKey(key));
+  }
+  if (!key.startsWith(PUBLIC_KEY_PREFIX)) {
+    throw new InvalidAsymmetricSecretError(`Invalid ed25519 key: expected ${PUBLIC_KEY_PREFIX} or ${ASYMMETRIC_SECRET_PREFIX} followed by base64.`);
+  }
+  const encoded = key.slice(PUBLIC_KEY_PREFIX.length);
+  const bytes = Buffer.from(encoded, 'base64');
+  if (!base64Pattern.test(encoded) || bytes.length !== SEED_BYTES) {
+    throw new InvalidAsymmetricSecretError(
+      `Invalid ed25519 public key: expected ${PUBLIC_KEY_PREFIX} followed by base64 of a ${SEED_BYTES}-byte key.`,
+    );
+  }
+  return createPublicKey({ key: Buffer.concat([spkiEd25519Header, bytes]), format: 'der', type: 'spki' });
+}
+
+/** Tells whether a key verifies `v1a` (ed25519) signatures: a `whpk_` or `whsk_` key. */
+export function isAsymmetricKey(key: string): boolean {
+  return key.startsWith(PUBLIC_KEY_PREFIX) || isAsymmetricSecret(key);
+}
+
+/**
+ * Checks an ed25519 signature (the base64 after `v1a,`) of one webhook with a `whpk_` or
+ * `whsk_` key. Throws InvalidAsymmetricSecretError for an invalid key.
+ */
+export function verifyAsymmetric(key: string, msgId: string, timestampSeconds: number, body: Buffer, signature: Buffer): boolean {
+  const content = Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`), body]);
+  return verifyBytes(null, content, resolvePublicKey(key), signature);
+}
+

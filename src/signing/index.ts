@@ -11,6 +11,7 @@ export {
 export { sign, signatureHeader, computeSignatureDigest, type SigningKey } from './signature.js';
 export {
   DEFAULT_TOLERANCE_SECONDS,
+  validateVerificationKey,
   verify,
   type VerifyFailure,
   type VerifyOptions,
@@ -22,8 +23,10 @@ export {
   PUBLIC_KEY_PREFIX,
   InvalidAsymmetricSecretError,
   generateAsymmetricSecret,
+  isAsymmetricKey,
   isAsymmetricSecret,
   publicKeyOf,
   signAsymmetric,
   validateAsymmetricSecret,
+  verifyAsymmetric,
 } from './asymmetric.js';

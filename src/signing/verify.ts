@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isAsymmetricKey, resolvePublicKey, verifyAsymmetric } from './asymmetric.js';
+import { parseSecret } from './secret.js';
 import { computeSignatureDigest, type SigningKey } from './signature.js';
 
 /** Default allowed difference between a webhook's timestamp and the verifier's clock. */
@@ -45,15 +47,18 @@ function failure(kind: VerifyFailure, message: string): VerifyResult {
   return { ok: false, failure: kind, message };
 }
 
-function decodeV1Signatures(header: string): Buffer[] {
+const ED25519_SIGNATURE_BYTES = 64;
+
+/** Decodes the signatures of one version (`v1` or `v1a`) that have the expected length. */
+function decodeSignatures(header: string, version: 'v1' | 'v1a', length: number): Buffer[] {
   const signatures: Buffer[] = [];
   for (const entry of header.split(/\s+/)) {
     const comma = entry.indexOf(',');
-    if (comma < 0 || entry.slice(0, comma) !== 'v1') {
+    if (comma < 0 || entry.slice(0, comma) !== version) {
       continue;
     }
     const bytes = Buffer.from(entry.slice(comma + 1), 'base64');
-    if (bytes.length === SHA256_BYTES) {
+    if (bytes.length === length) {
       signatures.push(bytes);
     }
   }
@@ -61,11 +66,12 @@ function decodeV1Signatures(header: string): Buffer[] {
 }
 
 /**
- * Verifies a received webhook against one or more signing secrets: the three
- * `webhook-*` headers are present, the timestamp is within the tolerance of now, and one
- * `v1` signature in `webhook-signature` matches the exact body bytes (compared in
- * constant time). Returns the failure as a value instead of throwing.
- * Throws InvalidSecretError when a secret itself is invalid.
+ * Verifies a received webhook against one or more keys: the three `webhook-*` headers
+ * are present, the timestamp is within the tolerance of now, and one signature in
+ * `webhook-signature` matches the exact body bytes: a `v1` HMAC signature for a `whsec_`
+ * secret (compared in constant time), a `v1a` ed25519 signature for a `whpk_` public key
+ * or a `whsk_` signing key. Returns the failure as a value instead of throwing.
+ * Throws InvalidSecretError or InvalidAsymmetricSecretError when a key itself is invalid.
  */
 export function verify(
   keys: SigningKey | readonly SigningKey[],
@@ -104,17 +110,43 @@ export function verify(
     );
   }
 
-  const received = decodeV1Signatures(signatureText);
-  if (received.length === 0) {
-    return failure('signature_mismatch', 'webhook-signature contains no v1 signature.');
+  const keyList: readonly SigningKey[] = Array.isArray(keys) ? keys : [keys as SigningKey];
+  const hmacSignatures = decodeSignatures(signatureText, 'v1', SHA256_BYTES);
+  const ed25519Signatures = decodeSignatures(signatureText, 'v1a', ED25519_SIGNATURE_BYTES);
+  const asymmetric = keyList.filter((key): key is string => typeof key === 'string' && isAsymmetricKey(key));
+  const symmetric = keyList.filter((key) => typeof key !== 'string' || !isAsymmetricKey(key));
+  if ((symmetric.length === 0 || hmacSignatures.length === 0) && (asymmetric.length === 0 || ed25519Signatures.length === 0)) {
+    const wanted = asymmetric.length > 0 && symmetric.length === 0 ? 'v1a' : 'v1';
+    return failure('signature_mismatch', `webhook-signature contains no ${wanted} signature.`);
   }
 
-  const keyList: readonly SigningKey[] = Array.isArray(keys) ? keys : [keys as SigningKey];
-  for (const key of keyList) {
+  for (const key of symmetric) {
     const expected = computeSignatureDigest(key, msgId, timestampSeconds, body);
-    if (received.some((signature) => timingSafeEqual(signature, expected))) {
+    if (hmacSignatures.some((signature) => timingSafeEqual(signature, expected))) {
       return { ok: true, msgId, timestampSeconds };
     }
   }
-  return failure('signature_mismatch', 'No v1 signature in webhook-signature matches the body and secret.');
+  for (const key of asymmetric) {
+    if (ed25519Signatures.some((signature) => verifyAsymmetric(key, msgId, timestampSeconds, body, signature))) {
+      return { ok: true, msgId, timestampSeconds };
+    }
+  }
+  return failure('signature_mismatch', 'No signature in webhook-signature matches the body and key.');
+}
+
+/**
+ * Checks a key that verifies webhooks: a `whsec_` secret, a `whpk_` public key or a
+ * `whsk_` signing key. Returns why the key is invalid, or undefined when it is valid.
+ */
+export function validateVerificationKey(key: string): string | undefined {
+  try {
+    if (isAsymmetricKey(key)) {
+      resolvePublicKey(key);
+    } else {
+      parseSecret(key);
+    }
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }

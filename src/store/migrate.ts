@@ -5,6 +5,7 @@ import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
 import { messageStreamMigration } from './migrations/0007-message-stream.js';
+import { observabilityMigration } from './migrations/0006-observability.js';
 import type { Database } from './schema.js';
 
 /** Lists every migration in the order it is applied. Names are stored, so they never change. */
@@ -14,6 +15,7 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0002-outbox', outboxMigration(dialect)],
     ['0003-recovery-indexes', recoveryMigration()],
     ['0004-endpoint-health', endpointHealthMigration()],
+    ['0006-observability', observabilityMigration()],
     ['0007-message-stream', messageStreamMigration(dialect)],
   ];
 }
@@ -67,4 +69,13 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
       throw new Error(`Migration${failedName} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   });
+}
+
+/** Returns the names of the migrations that the database has not applied, for readiness checks. */
+export async function pendingMigrations(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  const rows = await sql<{ name: string }>`select name from hookline_migration`.execute(db);
+  const applied = new Set(rows.rows.map((row) => row.name));
+  return migrationsFor(dialect)
+    .map(([name]) => name)
+    .filter((name) => !applied.has(name));
 }

@@ -54,6 +54,8 @@ export interface Message {
   channels: string[] | null;
   tags: string[] | null;
   createdAt: number;
+  /** When the message's own payloadRetentionPeriod ends; null or absent when only the global retention applies. */
+  payloadExpiresAt?: number | null;
 }
 
 /** Delivery status, with Svix's MessageStatus numbers. */

@@ -18,6 +18,8 @@ export interface Database {
   trap: TrapTable;
   outbox: OutboxTable;
   endpoint_health: EndpointHealthTable;
+  attempt_stat: AttemptStatTable;
+  retention_progress: RetentionProgressTable;
 }
 
 export interface ApplicationTable {
@@ -91,6 +93,8 @@ export interface MessageTable {
   stream_seq: Generated<number | null>;
   /** PostgreSQL only: id of the transaction that inserted the message (xid8, as text). */
   stream_xid: Generated<string>;
+  /** When the message's own payloadRetentionPeriod ends, or null when only HOOKLINE_RETENTION_DAYS applies. */
+  payload_expires_at: number | null;
 }
 
 export interface DeliveryTable {
@@ -196,4 +200,40 @@ export interface EndpointHealthTable {
   disabled_at: number | null;
   /** Why Hookline disabled the endpoint: `gone` (410) or `failing` (HOOKLINE_DISABLE_AFTER). */
   disabled_reason: string | null;
+}
+
+/**
+ * Attempt counts of one endpoint in one time bucket. `granularity` is `minute`, `hour` or
+ * `day`, and `bucket_start` is the bucket's first millisecond (UTC). `lat_0` … `lat_11`
+ * count the attempts whose duration fell in each bin of `latencyBinBounds`.
+ */
+export interface AttemptStatTable {
+  endpoint_id: string;
+  granularity: string;
+  bucket_start: number;
+  app_id: string;
+  success: number;
+  fail: number;
+  lat_0: number;
+  lat_1: number;
+  lat_2: number;
+  lat_3: number;
+  lat_4: number;
+  lat_5: number;
+  lat_6: number;
+  lat_7: number;
+  lat_8: number;
+  lat_9: number;
+  lat_10: number;
+  lat_11: number;
+}
+
+/**
+ * How far each step of the retention job got: the time (or expiry) and id of the last row
+ * it handled, in the order of the index that the step walks.
+ */
+export interface RetentionProgressTable {
+  name: string;
+  position: number;
+  last_id: string;
 }

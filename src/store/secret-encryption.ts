@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './dialect.js';
 import type { Database } from './schema.js';
 import { ENCRYPTED_SECRET_PREFIX, isEncryptedSecret, keyIdOf, SecretDecryptionError, type SecretCipher } from './secret-cipher.js';
 
@@ -78,4 +79,21 @@ function openForStartup(cipher: SecretCipher, stored: string, rowId: string): st
       `HOOKLINE_ENCRYPTION_KEY cannot decrypt the stored signing secrets: they were encrypted with another key (key id ${keyId}, configured ${cipher.currentKeyId}). Set the key they were encrypted with, or list it after the new key to change keys. ${error.message}`,
     );
   }
+}
+
+/**
+ * Rewrites the storage that held the secrets before they were encrypted, so that no
+ * plain-text copy stays behind in free pages. SQLite: the write-ahead log is checkpointed
+ * and truncated and the database is rebuilt with VACUUM. PostgreSQL: the secrets table is
+ * rewritten with VACUUM FULL; copies in its write-ahead log and in backups taken earlier
+ * remain until those are recycled.
+ */
+export async function discardPlaintextCopies(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  if (dialect === 'sqlite') {
+    await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    await sql`vacuum`.execute(db);
+    await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    return;
+  }
+  await sql`vacuum full endpoint_secret`.execute(db);
 }

@@ -14,6 +14,9 @@ export function openSqlite(path: string): { db: Kysely<Database>; raw: SqliteDat
   }
 
   const raw = new SqliteDatabase(path);
+  // Lets the retention job return freed pages to the file system. SQLite applies this only
+  // to a file without tables; older files are converted by the retention job's first VACUUM.
+  raw.pragma('auto_vacuum = INCREMENTAL');
   raw.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; only a power loss can drop
   // the last transactions, which FULL would also flush.

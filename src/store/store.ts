@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from './dialect.js';
 import { GroupCommitter } from './group-commit.js';
 import { ApplicationRepository } from './repositories/applications.js';
+import { AttemptStatRepository } from './repositories/attempt-stats.js';
 import { AttemptRepository } from './repositories/attempts.js';
 import { DeliveryRepository } from './repositories/deliveries.js';
 import { EndpointHealthRepository } from './repositories/endpoint-health.js';
@@ -10,6 +11,7 @@ import { EventTypeRepository } from './repositories/event-types.js';
 import { IdempotencyKeyRepository } from './repositories/idempotency-keys.js';
 import { MessageStreamRepository } from './repositories/message-stream.js';
 import { MessageRepository } from './repositories/messages.js';
+import { RetentionRepository, type SqlitePragmas } from './repositories/retention.js';
 import { TokenRepository } from './repositories/tokens.js';
 import { TrapRepository } from './repositories/traps.js';
 import type { Database } from './schema.js';
@@ -35,6 +37,8 @@ export interface Store {
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly traps: TrapRepository;
   readonly endpointHealth: EndpointHealthRepository;
+  readonly attemptStats: AttemptStatRepository;
+  readonly retention: RetentionRepository;
   /** Closes the connections. */
   destroy(): Promise<void>;
 }
@@ -42,6 +46,8 @@ export interface Store {
 export interface StoreOptions {
   /** Encrypts signing secrets at rest; without it they are stored as plain text. */
   cipher?: SecretCipher | undefined;
+  /** The better-sqlite3 connection under `db`, which the retention job uses to shrink the file. */
+  sqlite?: SqlitePragmas | undefined;
 }
 
 export function createStore(db: Kysely<Database>, dialect: Dialect, options: StoreOptions = {}): Store {
@@ -61,6 +67,8 @@ export function createStore(db: Kysely<Database>, dialect: Dialect, options: Sto
     idempotencyKeys: new IdempotencyKeyRepository(db, options.cipher),
     traps: new TrapRepository(db),
     endpointHealth: new EndpointHealthRepository(db),
+    attemptStats: new AttemptStatRepository(db),
+    retention: new RetentionRepository(db, dialect, options.sqlite),
     destroy: () => db.destroy(),
   };
 }

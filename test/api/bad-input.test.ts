@@ -599,3 +599,22 @@ test('error responses are well formed', async () => {
   assertWellFormed(await raw('POST', '/api/v1/app', '[]'), 'array body');
   assertWellFormed(await raw('GET', '/api/v1/app/app_unknown'), 'unknown app');
 });
+
+test('empty filter lists get 422 instead of matching everything', async () => {
+  const cases: { method: string; path: string; body: Record<string, unknown>; field: string }[] = [
+    { method: 'POST', path: '/api/v1/app/bad-input/endpoint', body: { url: 'http://127.0.0.1:9/a', filterTypes: [] }, field: 'filterTypes' },
+    { method: 'POST', path: '/api/v1/app/bad-input/endpoint', body: { url: 'http://127.0.0.1:9/a', eventTypes: [] }, field: 'eventTypes' },
+    { method: 'POST', path: '/api/v1/app/bad-input/endpoint', body: { url: 'http://127.0.0.1:9/a', channels: [] }, field: 'channels' },
+    { method: 'PATCH', path: `/api/v1/app/bad-input/endpoint/${endpointId}`, body: { filterTypes: [] }, field: 'filterTypes' },
+    { method: 'POST', path: '/api/v1/app/bad-input/msg', body: { eventType: 'a', payload: {}, channels: [] }, field: 'channels' },
+  ];
+  for (const { method, path, body, field } of cases) {
+    const response = await hookline.request(method, path, body);
+    assert.equal(response.status, 422, `${method} ${path} ${JSON.stringify(body)}`);
+    assert.deepEqual(response.body.detail[0].loc, ['body', field]);
+    assert.match(response.body.detail[0].msg, /must list at least one item; send null or leave the field out to match all/);
+  }
+  const unfiltered = await hookline.request('POST', '/api/v1/app/bad-input/endpoint', { url: 'http://127.0.0.1:9/b', filterTypes: null });
+  assert.equal(unfiltered.status, 201);
+  assert.equal(unfiltered.body.filterTypes, null);
+});

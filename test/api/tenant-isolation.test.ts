@@ -36,8 +36,16 @@ const victimMarkers = {
   description: 'victim-endpoint-description-a7e3',
 };
 
-/** Routes that an application token may call although they name no application. */
-const sharedRoutes = new Set(['GET /api/v1/event-type', 'GET /api/v1/event-type/:event_type_name', 'POST /api/v1/auth/logout']);
+/**
+ * Routes that an application token may call although they name no application. The example
+ * payload of an event type is made from that event type alone, which the token may read.
+ */
+const sharedRoutes = new Set([
+  'GET /api/v1/event-type',
+  'GET /api/v1/event-type/:event_type_name',
+  'GET /api/v1/event-type/:event_type_name/example',
+  'POST /api/v1/auth/logout',
+]);
 
 let hookline: TestHookline;
 let receiver: Receiver;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,7 @@ test('verify names the failed check for each broken request', async (context) =>
     },
     { name: 'old', request: capture({ ageSeconds: 600 }), check: 'timestamp-outside-tolerance', mentions: / 6\d\d s old.*signature matches/s },
     { name: 'missing', request: missingHeader, check: 'missing-header', mentions: /Missing header webhook-signature/ },
+    { name: 'newline', request: capture({ sentBody: `${body}\n` }), check: 'body-changed', mentions: /a trailing newline was added/ },
   ];
 
   for (const { name, request, check, mentions } of cases) {
@@ -99,4 +101,42 @@ test('verify reports usage errors with status 2', async (context) => {
   const noFile = await runCli(['verify', '--secret', secret, '--headers', join(folder, 'absent'), '--body', join(folder, 'absent')]);
   assert.equal(noFile.code, 2);
   assert.match(noFile.stderr, /Could not read --headers file/);
+});
+
+/** An ed25519 key pair from node:crypto, with the public key as a whpk_ string. */
+function ed25519Keys(): { publicKey: string; signV1a: (content: string) => string } {
+  const pair = generateKeyPairSync('ed25519');
+  const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
+  return {
+    publicKey: `whpk_${spki.subarray(spki.length - 32).toString('base64')}`,
+    signV1a: (content) => `v1a,${signBytes(null, Buffer.from(content), pair.privateKey).toString('base64')}`,
+  };
+}
+
+test('verify checks v1a signatures with a whpk_ public key', async (context) => {
+  const folder = mkdtempSync(join(tmpdir(), 'hookline-verify-'));
+  context.after(() => rmSync(folder, { recursive: true, force: true }));
+  const keys = ed25519Keys();
+  const other = ed25519Keys();
+  const seconds = Math.floor(Date.now() / 1000);
+  const request: Capture = {
+    headers: { 'webhook-id': msgId, 'webhook-timestamp': String(seconds), 'webhook-signature': keys.signV1a(`${msgId}.${seconds}.${body}`) },
+    body,
+  };
+
+  const accepted = await runCli(['verify', '--secret', keys.publicKey, ...writeCapture(folder, 'ed25519', request, 'json')]);
+  assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
+  assert.match(accepted.stdout, /^OK: the request verifies/);
+
+  const otherKey = await runCli(['verify', '--secret', other.publicKey, ...writeCapture(folder, 'ed25519-other', request, 'json')]);
+  assert.equal(otherKey.code, 1);
+  assert.match(otherKey.stdout, /^FAILED \(different-secret\)/);
+
+  const changed = await runCli(['verify', '--secret', keys.publicKey, ...writeCapture(folder, 'ed25519-changed', { ...request, body: `${body}\n` }, 'json')]);
+  assert.equal(changed.code, 1);
+  assert.match(changed.stdout, /^FAILED \(body-changed\).*trailing newline/s);
+
+  const badKey = await runCli(['verify', '--secret', 'whpk_AAAA', ...writeCapture(folder, 'ed25519-bad', request, 'json')]);
+  assert.equal(badKey.code, 2);
+  assert.match(badKey.stderr, /Invalid --secret: Invalid ed25519 public key/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -147,6 +147,37 @@ test('sqlite file holds no plaintext secret', async () => {
     const badFormat = startCli(dataDir, key.toString('base64').slice(0, 20));
     assert.notEqual(badFormat.status, 0);
     assert.match(badFormat.stderr, /HOOKLINE_ENCRYPTION_KEY=\(value hidden\) is invalid: the key is not 32 bytes in base64/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('turning encryption on leaves no plaintext copy in the sqlite files', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-encrypt-later-'));
+  try {
+    // Enough endpoints to fill many pages: the longer encrypted rows move to other pages,
+    // which leaves the plain-text rows behind in free space unless the file is rewritten.
+    const secrets = Array.from({ length: 150 }, () => `whsec_${randomBytes(24).toString('base64')}`);
+    const plain = await startTestHookline({ dataDir }, { api: true, worker: false });
+    try {
+      assert.equal((await plain.request('POST', '/api/v1/app', { name: 'Later', uid: 'later' })).status, 201);
+      for (const secret of secrets) {
+        const endpoint = await plain.request('POST', '/api/v1/app/later/endpoint', { url: 'https://example.com/hook', secret });
+        assert.equal(endpoint.status, 201);
+      }
+    } finally {
+      await plain.destroy();
+    }
+    const secretsInFiles = () => {
+      const files = ['hookline.db', 'hookline.db-wal'].map((name) => join(dataDir, name)).filter((path) => existsSync(path));
+      const contents = files.map((path) => readFileSync(path));
+      return secrets.filter((secret) => contents.some((content) => content.includes(secret.slice('whsec_'.length))));
+    };
+    assert.equal(secretsInFiles().length, secrets.length, 'the secrets were not written in plain text before encryption was turned on');
+
+    const encrypted = await startTestHookline({ dataDir, encryptionKey: [randomBytes(32)] }, { api: true, worker: false });
+    await encrypted.destroy();
+    assert.deepEqual(secretsInFiles(), []);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

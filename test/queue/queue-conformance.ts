@@ -445,6 +445,30 @@ export function describeQueueConformance(driverName: string, createQueue: Create
         assert.deepEqual(await queue.counts('events'), { waiting: 0, delayed: 1, active: 0 });
       }));
 
+    test('oldestWaitingDueAt reports the oldest due job', () =>
+      withQueue({}, async ({ queue }) => {
+        assert.equal(await queue.oldestWaitingDueAt('events'), null);
+        await queue.add('events', [{ id: 'later', data: {}, runAt: Date.now() + 60_000 }]);
+        assert.equal(await queue.oldestWaitingDueAt('events'), null, 'a delayed job is not waiting');
+
+        const beforeFirst = Date.now();
+        await queue.add('events', [{ id: 'first', data: {} }]);
+        const afterFirst = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await queue.add('events', [{ id: 'second', data: {} }]);
+        const oldest = await queue.oldestWaitingDueAt('events');
+        assert.ok(oldest !== null, 'two jobs wait');
+        assert.ok(oldest >= beforeFirst - 5 && oldest <= afterFirst + 5, `oldest due at ${oldest}, first added from ${beforeFirst} to ${afterFirst}`);
+        assert.equal(await queue.oldestWaitingDueAt('webhooks'), null);
+
+        const release = createGate();
+        const { runs, handler } = recordRuns(() => release.promise);
+        queue.consume('events', handler, { concurrency: 2 });
+        await waitFor('both due jobs to start', () => runs.length === 2);
+        assert.equal(await queue.oldestWaitingDueAt('events'), null, 'running jobs are not waiting');
+        release.open();
+      }));
+
     test('remove deletes waiting and delayed jobs only', () =>
       withQueue({}, async ({ queue }) => {
         await queue.add('events', [

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { generateSecret, parseSecret } from '../../src/signing/secret.js';
 import { sign, signatureHeader } from '../../src/signing/signature.js';
-import { verify } from '../../src/signing/verify.js';
+import { validateVerificationKey, verify } from '../../src/signing/verify.js';
 
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const msgId = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
@@ -124,4 +125,27 @@ test('verify agrees with standardwebhooks', () => {
   };
   assert.equal(verify(key, headers, payload).ok, true);
   assert.deepEqual(new StandardWebhook(key).verify(payload, headers), JSON.parse(payload.toString('utf8')));
+});
+
+test('verify checks v1a signatures with a whpk_ or whsk_ key', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');
+  const whsk = `whsk_${seed.toString('base64')}`;
+  const whpk = `whpk_${Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url').toString('base64')}`;
+  const msgId = 'msg_ed25519';
+  const seconds = 1_700_000_000;
+  const body = Buffer.from('{"a":1}');
+  const signature = signBytes(null, Buffer.concat([Buffer.from(`${msgId}.${seconds}.`), body]), privateKey).toString('base64');
+  const headers = { 'webhook-id': msgId, 'webhook-timestamp': String(seconds), 'webhook-signature': `v1,bm90LWEtcmVhbC1zaWduYXR1cmUtYnl0ZXMtaGVyZQ== v1a,${signature}` };
+
+  assert.ok(verify(whpk, headers, body, { nowSeconds: seconds }).ok);
+  assert.ok(verify(whsk, headers, body, { nowSeconds: seconds }).ok);
+  const changed = verify(whpk, headers, Buffer.from('{"a":2}'), { nowSeconds: seconds });
+  assert.equal(changed.ok, false);
+  assert.equal(!changed.ok && changed.failure, 'signature_mismatch');
+  const hmacOnly = verify(whpk, { ...headers, 'webhook-signature': 'v1,bm90LWEtcmVhbC1zaWduYXR1cmUtYnl0ZXMtaGVyZQ==' }, body, { nowSeconds: seconds });
+  assert.equal(!hmacOnly.ok && hmacOnly.message, 'webhook-signature contains no v1a signature.');
+  assert.equal(validateVerificationKey(whpk), undefined);
+  assert.match(validateVerificationKey('whpk_AAAA') ?? '', /Invalid ed25519 public key/);
+  assert.match(validateVerificationKey('whsec_short') ?? '', /Invalid signing secret/);
 });

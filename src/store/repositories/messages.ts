@@ -15,6 +15,7 @@ export function toMessage(row: Selectable<MessageTable>): Message {
     channels: parseJsonColumn<string[]>(row.channels),
     tags: parseJsonColumn<string[]>(row.tags),
     createdAt: Number(row.created_at),
+    ...(row.payload_expires_at === null || row.payload_expires_at === undefined ? {} : { payloadExpiresAt: Number(row.payload_expires_at) }),
   };
 }
 
@@ -44,8 +45,19 @@ export function channelPattern(channel: string): string {
 
 const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('message').selectAll().where('id', '=', id));
 const insertMessage = new Precompiled(
-  8,
-  (db, id: string, appId: string, eventType: string, eventId: string | null, payload: Buffer, channels: string | null, tags: string | null, createdAt: number) =>
+  9,
+  (
+    db,
+    id: string,
+    appId: string,
+    eventType: string,
+    eventId: string | null,
+    payload: Buffer,
+    channels: string | null,
+    tags: string | null,
+    createdAt: number,
+    payloadExpiresAt: number | null,
+  ) =>
     db.insertInto('message').values({
       id,
       app_id: appId,
@@ -55,6 +67,7 @@ const insertMessage = new Precompiled(
       channels,
       tags,
       created_at: createdAt,
+      payload_expires_at: payloadExpiresAt,
     }),
 );
 const setFannedOut = new Precompiled(1, (db, id: string) => db.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id));
@@ -73,6 +86,7 @@ export class MessageRepository {
       toJsonColumn(message.channels),
       toJsonColumn(message.tags),
       message.createdAt,
+      message.payloadExpiresAt ?? null,
     );
   }
 
