@@ -56,6 +56,19 @@ export function renderConfigurationDoc(table: Record<string, Setting<unknown>> =
       '',
     );
   }
+  lines.push(
+    '## Variables of the command-line tools',
+    '',
+    'The developer tools (`hookline listen`, `send`, `verify`, `receive`, `token create`) read',
+    'these instead of the settings above; each tool\'s `--help` says which it uses. Start-up',
+    'warns about any other `HOOKLINE_` variable, since it is most likely a misspelt setting.',
+    '',
+    '- `HOOKLINE_URL`: base URL of the Hookline API the tools call. Default `http://127.0.0.1:8071`.',
+    '- `HOOKLINE_TOKEN`: bearer token the tools send: the admin token or an application token.',
+    '- `HOOKLINE_WEBHOOK_SECRET`: signing secret (or `whpk_` public key) that `verify` and',
+    '  `receive` check webhooks with when `--secret` is not given.',
+    '',
+  );
   return lines.join('\n');
 }
 

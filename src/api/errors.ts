@@ -16,6 +16,7 @@ export const errorCodes = {
   unsupportedMediaType: 'unsupported_media_type',
   uriTooLong: 'uri_too_long',
   tooManyRequests: 'rate_limited',
+  unavailable: 'service_unavailable',
   internal: 'internal_error',
 } as const;
 

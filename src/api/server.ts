@@ -5,7 +5,7 @@ import { endRequestSpan, runInRequestContext, startRequestSpan, type RequestSpan
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { registerDocsUi } from './docs-ui.js';
-import { errorCodes, handleError } from './errors.js';
+import { errorCodes, handleError, HttpError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { defaultPortalDirectory, registerPortal } from './portal-assets.js';
@@ -50,7 +50,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // Requests that arrive while the server closes get a 503 in the API's error shape
+    // from the hook below, not Fastify's own body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Path ids and uids may have 256 characters. Longer ones still reach the route, which
     // returns 422 naming the parameter, rather than the router's 414 in Fastify's error shape.
@@ -59,6 +61,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   registerJsonBodyParser(app);
+  refuseWhileClosing(app);
   registerRequestObservers(app, options.metrics);
 
   app.setErrorHandler(handleError);
@@ -164,6 +167,23 @@ export function registerProbeRoutes(app: FastifyInstance, readiness: ReadinessCh
       return reply.type(rendered.contentType).send(rendered.body);
     });
   }
+}
+
+/**
+ * Answers requests that arrive after the server began to close with 503 and
+ * `Connection: close`, so that clients retry against another process.
+ */
+function refuseWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new HttpError(503, errorCodes.unavailable, 'Hookline is shutting down; retry the request, it will reach a running process.');
+    }
+  });
 }
 
 /** Builds the HTTP server of a worker process: only the probes and the metrics, on a port of its own. */

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildProbeServer, buildServer } from '../api/server.js';
 import type { ApiServices, HealthCheck, ReadinessCheck } from '../api/services.js';
-import type { Config } from '../config/load.js';
+import { unknownSettings, type Config } from '../config/load.js';
 import { ApplicationService } from '../core/applications.js';
 import { AttemptQueryService } from '../core/attempts.js';
 import type { Clock } from '../core/clock.js';
@@ -172,6 +172,15 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     deliveryHealth,
   };
   await eventTypes.seed(workshopCatalog);
+
+  for (const unknown of unknownSettings()) {
+    logger.warn(
+      { variable: unknown.name, closest: unknown.closest },
+      unknown.closest === undefined
+        ? 'This environment variable is not a Hookline setting and is ignored; docs/configuration.md lists the settings'
+        : `This environment variable is not a Hookline setting and is ignored; did you mean ${unknown.closest}?`,
+    );
+  }
 
   const allowedCidrs = config.devAllowLoopback ? [...config.allowPrivateNetworks, ...loopbackRanges] : [...config.allowPrivateNetworks];
   if (allowedCidrs.length > 0) {

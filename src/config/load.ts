@@ -120,3 +120,44 @@ export function loadConfig(
     retrySchedule: Object.freeze([...config.retrySchedule]),
   });
 }
+
+/** `HOOKLINE_` variables that the command-line tools and the test runner read, not the service. */
+const toolVariables = new Set([
+  'HOOKLINE_URL',
+  'HOOKLINE_TOKEN',
+  'HOOKLINE_WEBHOOK_SECRET',
+  'HOOKLINE_TEST_CONCURRENCY',
+  'HOOKLINE_TEST_DATABASE_URL',
+  'HOOKLINE_TEST_REDIS_URL',
+]);
+
+/** Number of single-character edits that turn one name into the other. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Finds `HOOKLINE_` variables that no setting reads, such as misspelt names, each with the
+ * closest setting name when one is near enough to be the intended one.
+ */
+export function unknownSettings(environment: NodeJS.ProcessEnv = process.env): { name: string; closest?: string }[] {
+  const known = Object.values(settings).map((definition) => (definition as Setting<unknown>).name);
+  return Object.keys(environment)
+    .filter((name) => name.startsWith('HOOKLINE_') && !known.includes(name) && !toolVariables.has(name))
+    .sort()
+    .map((name) => {
+      const [closest] = known
+        .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+        .sort((x, y) => x.distance - y.distance);
+      return closest !== undefined && closest.distance <= 3 ? { name, closest: closest.candidate } : { name };
+    });
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, type Config } from '../../src/config/load.js';
+import { ConfigError, loadConfig, type Config, unknownSettings } from '../../src/config/load.js';
 import { settings } from '../../src/config/schema.js';
 
 /** The value of every setting when its variable is unset. */
@@ -347,5 +347,22 @@ describe('loadConfig invalid values', () => {
 
     assert.equal(error.problems.length, 1);
     assert.match(error.message, /HOOKLINE_WEBHOOKS_REDIS_URL/);
+  });
+});
+
+describe('unknownSettings', () => {
+  test('names misspelt variables with the closest setting', () => {
+    const found = unknownSettings({
+      HOOKLINE_PUBLICURL: 'http://localhost',
+      HOOKLINE_ALLOW_LOCALHOST: 'true',
+      HOOKLINE_PORT: '8071',
+      HOOKLINE_URL: 'http://127.0.0.1:8071',
+      HOOKLINE_TOKEN: 'not-a-real-token',
+      OTHER_VARIABLE: 'x',
+    });
+    assert.deepEqual(found, [
+      { name: 'HOOKLINE_ALLOW_LOCALHOST' },
+      { name: 'HOOKLINE_PUBLICURL', closest: 'HOOKLINE_PUBLIC_URL' },
+    ]);
   });
 });
