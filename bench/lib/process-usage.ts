@@ -78,3 +78,16 @@ export function readCpuSecondsOfCommand(command: string): number | undefined {
   }
   return total;
 }
+
+/** Returns the current resident set size of a process in bytes (VmRSS in /proc/PID/status), or undefined. */
+export function readCurrentRssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  return match ? Number(match[1]) * 1024 : undefined;
+}

@@ -4,6 +4,12 @@ import type { PipelineFigures, PipelineOptions } from '../scenarios/pipeline.js'
 import type { MachineFacts, SourceFacts } from './machine.js';
 import { round } from './percentiles.js';
 
+/** Options every scenario shares; scenarios add their own. */
+export interface CommonOptions {
+  mode: 'embedded' | 'scaled';
+  workers: number;
+}
+
 /** Everything one run wrote, as stored in bench/results/<scenario>-<timestamp>.json. */
 export interface BenchResult {
   scenario: string;
@@ -11,50 +17,73 @@ export interface BenchResult {
   command: string;
   startedAt: string;
   finishedAt: string;
-  options: PipelineOptions;
+  options: CommonOptions & Record<string, unknown>;
   machine: MachineFacts;
   source: SourceFacts;
-  figures: PipelineFigures;
+  figures: unknown;
   comparison: ComparisonRow[];
+  /** Lines printed below the table: the conditions of the run and what its figures mean. */
+  notes: string[];
 }
 
-/** One Hookline figure beside the same figure measured on the bare server. */
+/** One Hookline figure beside its ceiling, measured in the same run. */
 export interface ComparisonRow {
   figure: string;
   unit: string;
   hookline: number | undefined;
   ceiling: number | undefined;
-  /** hookline ÷ ceiling: below 1 for rates means slower, above 1 for latencies means slower. */
+  /** What the ceiling is, such as "bare node:http receiver". */
+  ceilingName: string;
+  /** hookline ÷ ceiling: below 1 for rates means slower, above 1 for times and sizes means more. */
   ratio: number | undefined;
 }
 
-function row(figure: string, unit: string, hookline: number | undefined, ceiling: number | undefined): ComparisonRow {
+export function row(figure: string, unit: string, hookline: number | undefined, ceiling: number | undefined, ceilingName = ''): ComparisonRow {
   const ratio = hookline !== undefined && ceiling !== undefined && ceiling > 0 ? round(hookline / ceiling, 3) : undefined;
-  return { figure, unit, hookline, ceiling, ratio };
+  return { figure, unit, hookline, ceiling, ceilingName: ceiling === undefined ? '' : ceilingName, ratio };
 }
 
+const receiverCeiling = 'bare node:http receiver';
+const senderCeilingName = 'bare undici sender';
+
 /**
- * Lines up each Hookline figure with its ceiling. A delivery is one request from Hookline to
- * the receiver, so the bare server's request rate is the ceiling of deliveries per second
- * too, and its request latency is the floor of the accept-to-receipt delay.
+ * Lines up each Hookline figure with its ceiling. The bare receiver's request rate is the
+ * ceiling of accepted messages and its latency the floor of request latency and of the
+ * accept-to-receipt delay. The bare undici sender's rate is the ceiling of deliveries, and
+ * bare SQLite or BullMQ the ceiling of what the store or queue can write and run.
+ * `label` prefixes every figure, so runs of one scenario can share a table.
  */
-export function compare(figures: PipelineFigures): ComparisonRow[] {
-  const { ceiling, ingest, delivery } = figures;
+export function comparePipeline(figures: PipelineFigures, label = ''): ComparisonRow[] {
+  const { ceiling, senderCeiling, storeCeiling, ingest, delivery } = figures;
+  const name = (text: string) => (label === '' ? text : `${label}: ${text}`);
   const rows = [
-    row('messages accepted', 'per s', ingest.acceptedPerSecond, ceiling.acceptedPerSecond),
-    row('request latency p50', 'ms', ingest.latency.p50, ceiling.latency.p50),
-    row('request latency p99', 'ms', ingest.latency.p99, ceiling.latency.p99),
+    row(name('messages accepted'), 'per s', ingest.acceptedPerSecond, ceiling.acceptedPerSecond, receiverCeiling),
   ];
+  if (storeCeiling?.kind === 'sqlite') {
+    rows.push(row(name('messages accepted'), 'per s', ingest.acceptedPerSecond, storeCeiling.rowPerTransactionPerSecond, 'bare SQLite, 1 row per transaction'));
+  } else if (storeCeiling?.kind === 'bullmq') {
+    rows.push(row(name('messages accepted'), 'per s', ingest.acceptedPerSecond, storeCeiling.addPerSecond, 'bare BullMQ addBulk'));
+  }
+  rows.push(
+    row(name('request latency p50'), 'ms', ingest.latency.p50, ceiling.latency.p50, receiverCeiling),
+    row(name('request latency p99'), 'ms', ingest.latency.p99, ceiling.latency.p99, receiverCeiling),
+  );
   if (delivery !== undefined) {
+    const senderRate = senderCeiling?.perSecond;
+    rows.push(row(name('deliveries end to end'), 'per s', delivery.endToEndPerSecond, senderRate, senderCeilingName));
+    if (storeCeiling?.kind === 'bullmq') {
+      rows.push(row(name('deliveries end to end'), 'per s', delivery.endToEndPerSecond, storeCeiling.processPerSecond, 'bare BullMQ process'));
+    }
     if (delivery.duringIngestPerSecond !== undefined) {
-      rows.push(row('deliveries during ingest', 'per s', delivery.duringIngestPerSecond, ceiling.acceptedPerSecond));
+      rows.push(row(name('deliveries during ingest'), 'per s', delivery.duringIngestPerSecond, senderRate, senderCeilingName));
     }
     rows.push(
-      row('deliveries after ingest', 'per s', delivery.afterIngestPerSecond, ceiling.acceptedPerSecond),
-      row('time to drain backlog', 's', delivery.drainSeconds, undefined),
-      row('accept-to-receipt p50', 'ms', delivery.delay.p50, ceiling.latency.p50),
-      row('accept-to-receipt p99', 'ms', delivery.delay.p99, ceiling.latency.p99),
-      row('accept-to-receipt max', 'ms', delivery.delay.max, ceiling.latency.max),
+      row(name('deliveries after ingest'), 'per s', delivery.afterIngestPerSecond, senderRate, senderCeilingName),
+      row(name('time to drain backlog'), 's', delivery.drainSeconds, undefined),
+      row(name('Hookline CPU per delivered message'), 'ms', delivery.cpuMsPerMessage, undefined),
+      row(name('accept-to-receipt p50'), 'ms', delivery.delay.p50, ceiling.latency.p50, receiverCeiling),
+      row(name('accept-to-receipt p99'), 'ms', delivery.delay.p99, ceiling.latency.p99, receiverCeiling),
+      row(name('accept-to-receipt max'), 'ms', delivery.delay.max, ceiling.latency.max, receiverCeiling),
     );
   }
   return rows;
@@ -81,18 +110,21 @@ function tableCells(result: BenchResult): string[][] {
     entry.unit,
     formatNumber(entry.hookline),
     formatNumber(entry.ceiling),
+    entry.ceilingName,
     formatRatio(entry.ratio),
   ]);
 }
 
-const headings = ['figure', 'unit', 'Hookline', 'ceiling', 'Hookline ÷ ceiling'];
+const headings = ['figure', 'unit', 'Hookline', 'ceiling', 'ceiling is', 'Hookline ÷ ceiling'];
+/** Columns aligned left in the plain-text table; the others are numbers. */
+const leftColumns = new Set([0, 1, 4]);
 
 function formatCores(value: number | undefined): string {
   return value === undefined ? '—' : value.toFixed(2);
 }
 
 /** Names the mode and, in the scaled mode, the worker processes, as in "scaled mode, 2 worker processes". */
-function describeMode(options: BenchResult['options']): string {
+export function describeMode(options: CommonOptions): string {
   // Results written before the scaled mode existed have no mode.
   if (options.mode !== 'scaled') {
     return 'embedded mode';
@@ -109,8 +141,8 @@ function formatHooklineCores(total: number | undefined, byProcess: Record<string
   return `${formatCores(total)} (${entries.map(([name, cores]) => `${name} ${formatCores(cores)}`).join(', ')})`;
 }
 
-function notes(result: BenchResult): string[] {
-  const { figures, options } = result;
+/** Notes of a `pipeline`, `api` or `drain` run: its conditions, request counts and CPU use. */
+export function pipelineNotes(options: PipelineOptions, figures: PipelineFigures): string[] {
   const { ingest, drain } = figures.cpu;
   const lines = [
     `${describeMode(options)}, ${options.connections} connections, ${options.rate === undefined ? 'no rate limit' : `offered rate ${options.rate}/s`}, ` +
@@ -137,6 +169,14 @@ function notes(result: BenchResult): string[] {
       lines.push('Delivery kept up with ingest: nothing was left to drain when ingest ended.');
     }
   }
+  const rss = Object.entries(figures.hooklinePeakRssBytes).map(([name, bytes]) => `${name} ${bytes === undefined ? '—' : `${Math.round(bytes / 1024 ** 2)} MiB`}`);
+  if (rss.length > 0) {
+    lines.push(`Peak resident memory: ${rss.join(', ')}.`);
+  }
+  const settings = Object.entries(options.settings ?? {});
+  if (settings.length > 0) {
+    lines.push(`Hookline settings: ${settings.map(([name, value]) => `${name}=${value}`).join(' ')}.`);
+  }
   return lines;
 }
 
@@ -145,7 +185,7 @@ export function renderTable(result: BenchResult): string {
   const cells = [headings, ...tableCells(result)];
   const widths = headings.map((_, column) => Math.max(...cells.map((line) => (line[column] ?? '').length)));
   const render = (line: string[]) =>
-    line.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+    line.map((cell, column) => (leftColumns.has(column) ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
 
   return [
     `Scenario ${result.scenario} (${describeMode(result.options)}) on ${result.machine.cores} cores, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' ')} at the start`,
@@ -154,7 +194,7 @@ export function renderTable(result: BenchResult): string {
     widths.map((width) => '-'.repeat(width)).join('  '),
     ...cells.slice(1).map(render),
     '',
-    ...notes(result),
+    ...result.notes,
     '',
     `Command: ${result.command}`,
   ].join('\n');
@@ -173,10 +213,10 @@ export function renderMarkdown(result: BenchResult): string {
     `Commit: ${source.commit ?? 'unknown'}${source.dirty === true ? ' with uncommitted changes' : ''}.`,
     '',
     `| ${headings.join(' | ')} |`,
-    `| --- | --- | ---: | ---: | ---: |`,
+    `| --- | --- | ---: | ---: | --- | ---: |`,
     ...tableCells(result).map((cells) => `| ${cells.join(' | ')} |`),
     '',
-    ...notes(result).map((line) => `- ${line}`),
+    ...result.notes.map((line) => `- ${line}`),
     '',
   ].join('\n');
 }

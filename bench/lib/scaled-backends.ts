@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { deleteKeys } from './redis-memory.js';
 
 /** Default PostgreSQL database and Redis server of a scaled-mode run: the local services. */
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
@@ -48,22 +49,15 @@ export async function prepareScaledBackends(databaseUrl: string, redisUrl: strin
       } finally {
         await dropper.end();
       }
-      await deleteKeys(redisUrl, `${redisPrefix}:`);
+      await deleteKeysAt(redisUrl, `${redisPrefix}:`);
     },
   };
 }
 
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+async function deleteKeysAt(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
-        await redis.del(...keys);
-      }
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { round, summarize, type LatencySummary } from '../lib/percentiles.js';
 import { buildMessageBody } from '../lib/message-body.js';
 import { runPacedLoad } from '../lib/paced-load.js';
+import { runBareSender, type BareSendRequest } from '../lib/bare-sender.js';
 
 export interface LoadRequest {
   url: string;
@@ -16,6 +17,8 @@ export interface LoadRequest {
   headers: Record<string, string>;
   /** Requests per second over all connections, evenly spaced; as fast as responses come when undefined. */
   rate: number | undefined;
+  /** Without a rate: stop after this many requests instead of after `durationSeconds`. */
+  count?: number | undefined;
 }
 
 export interface LoadResult {
@@ -49,7 +52,7 @@ async function runClosedLoop(request: LoadRequest, onResponse: (statusCode: numb
       url: request.url,
       method: 'POST',
       connections: request.connections,
-      duration: request.durationSeconds,
+      ...(request.count === undefined ? { duration: request.durationSeconds } : { amount: request.count }),
       headers: { 'content-type': 'application/json', ...request.headers },
       requests: [{ setupRequest: (built) => ({ ...built, body: buildMessageBody(request.bodyBytes) }) }],
     };
@@ -104,7 +107,14 @@ async function runLoad(request: LoadRequest): Promise<LoadResult> {
   };
 }
 
-process.on('message', (message: { type?: string; requestId?: number; load?: LoadRequest }) => {
+process.on('message', (message: { type?: string; requestId?: number; load?: LoadRequest; send?: BareSendRequest }) => {
+  if (message.type === 'send' && message.send !== undefined) {
+    runBareSender(message.send).then(
+      (result) => process.send?.({ requestId: message.requestId, result }),
+      (error: unknown) => process.send?.({ requestId: message.requestId, error: error instanceof Error ? error.message : String(error) }),
+    );
+    return;
+  }
   if (message.type !== 'run' || message.load === undefined) {
     return;
   }

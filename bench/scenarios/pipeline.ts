@@ -11,16 +11,18 @@ import { prepareScaledBackends, type ScaledBackends } from '../lib/scaled-backen
 import { wallClockMs } from '../lib/wall-clock.js';
 import type { LoadProgress, LoadRequest, LoadResult } from '../processes/load-generator.js';
 import type { ReceiverSnapshot } from '../processes/receiver.js';
+import type { StoreCeiling, StoreCeilingRequest } from '../processes/store-ceiling.js';
+import type { BareSendRequest, BareSendResult } from '../lib/bare-sender.js';
 
 /**
  * `pipeline` runs ingest and delivery at the same time: in one `hookline start` process in
  * the embedded mode, in one `hookline api` and `workers` `hookline worker` processes in the
  * scaled mode.
- * `ingest` runs only `hookline api`, so nothing is delivered and the figures are the API's alone.
- * `deliver` fills a backlog through `hookline api`, stops it, and times `hookline worker`
+ * `api` runs only `hookline api`, so nothing is delivered and the figures are the API's alone.
+ * `drain` fills a backlog through `hookline api`, stops it, and times `hookline worker`
  * (in the scaled mode, `workers` of them) draining it.
  */
-export type PipelineScenario = 'pipeline' | 'ingest' | 'deliver';
+export type PipelineScenario = 'pipeline' | 'api' | 'drain';
 
 /** `embedded`: SQLite and the embedded queue. `scaled`: PostgreSQL and BullMQ on Redis. */
 export type BenchMode = 'embedded' | 'scaled';
@@ -46,6 +48,12 @@ export interface PipelineOptions {
   drainTimeoutSeconds: number;
   /** Folder for CPU profiles of the Hookline processes; none when undefined. */
   profileDir: string | undefined;
+  /** Settings passed to every Hookline process (`--set NAME=VALUE`). */
+  settings: Record<string, string>;
+  /** Jobs or rows of the store ceiling (bare BullMQ in the scaled mode, bare SQLite in the embedded); 0 skips it. */
+  ceilingJobs: number;
+  /** Requests the bare sender keeps in flight, as Hookline's workers do. */
+  senderInFlight: number;
 }
 
 /** Average number of cores a process kept busy during a phase (CPU seconds ÷ wall seconds). */
@@ -63,6 +71,16 @@ export interface DeliveryFigures {
   duringIngestPerSecond: number | undefined;
   /** Undefined when the drain took less than a second, too short for a rate. */
   afterIngestPerSecond: number | undefined;
+  /**
+   * Deliveries per second over the whole time Hookline delivered: from the start of ingest to
+   * the last delivery (for `drain`: from the first delivery to the last).
+   */
+  endToEndPerSecond: number | undefined;
+  /**
+   * CPU time of every Hookline process during ingest and drain, divided by the messages
+   * delivered, in ms. It moves less than the rates when other work shares the machine.
+   */
+  cpuMsPerMessage: number | undefined;
   /** Seconds from the end of ingest (for `deliver`: from the worker's start) until every accepted message arrived. */
   drainSeconds: number;
   drained: boolean;
@@ -79,6 +97,10 @@ export interface TimelinePoint {
 
 export interface PipelineFigures {
   ceiling: LoadResult;
+  /** Bare undici sender to the same receiver; undefined for `api`, which delivers nothing. */
+  senderCeiling: BareSendResult | undefined;
+  /** Bare BullMQ (scaled) or bare SQLite (embedded); undefined when skipped. */
+  storeCeiling: StoreCeiling | undefined;
   ingest: LoadResult;
   delivery: DeliveryFigures | undefined;
   /**
@@ -104,9 +126,10 @@ export interface PipelineFigures {
 
 const receiverPath = fileURLToPath(new URL('../processes/receiver.ts', import.meta.url));
 const loadGeneratorPath = fileURLToPath(new URL('../processes/load-generator.ts', import.meta.url));
+const storeCeilingPath = fileURLToPath(new URL('../processes/store-ceiling.ts', import.meta.url));
 const applicationUid = 'bench';
 
-function startTsProcess(name: string, path: string): ManagedProcess {
+export function startTsProcess(name: string, path: string): ManagedProcess {
   return startProcess(name, process.execPath, ['--import', 'tsx', path], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
   });
@@ -184,7 +207,42 @@ async function runLoad(loadGenerator: ManagedProcess, load: LoadRequest, onProgr
   }
 }
 
+/**
+ * Seconds from the first delivery to the last: for `drain`, the workers' delivering time
+ * without their start-up, which grows with the number of worker processes started one by one.
+ */
+function drainingSeconds(summary: ReceiverSnapshot): number | undefined {
+  if (summary.firstDeliveryAt === undefined || summary.lastDeliveryAt === undefined || summary.lastDeliveryAt - summary.firstDeliveryAt < 500) {
+    return undefined;
+  }
+  return (summary.lastDeliveryAt - summary.firstDeliveryAt) / 1_000;
+}
+
 const snapshotOf = (receiver: ManagedProcess) => requestReply<ReceiverSnapshot>(receiver, { type: 'snapshot' });
+
+/** Runs the bare undici sender inside the load generator process. */
+export async function runSenderCeiling(loadGenerator: ManagedProcess, send: BareSendRequest): Promise<BareSendResult> {
+  const reply = await requestReply<{ result?: BareSendResult; error?: string }>(loadGenerator, { type: 'send', send }, 600_000);
+  if (reply.result === undefined) {
+    throw new Error(`The bare sender failed: ${reply.error ?? 'no result'}`);
+  }
+  return reply.result;
+}
+
+/** Runs the store ceiling in a process of its own, which it stops afterwards. */
+export async function runStoreCeiling(ceiling: StoreCeilingRequest): Promise<StoreCeiling> {
+  const child = startTsProcess('store ceiling', storeCeilingPath);
+  try {
+    await waitForMessage(child, 'ready', 30_000);
+    const reply = await requestReply<{ result?: StoreCeiling; error?: string }>(child, { type: 'run', ceiling }, 600_000);
+    if (reply.result === undefined) {
+      throw new Error(`The store ceiling failed: ${reply.error ?? 'no result'}`);
+    }
+    return reply.result;
+  } finally {
+    await child.stop(5_000);
+  }
+}
 
 /**
  * Runs the ceiling, then the chosen half or whole of Hookline's pipeline, and returns
@@ -199,7 +257,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
       backends = await prepareScaledBackends(options.databaseUrl ?? '', options.redisUrl ?? '');
       progress.log(`scaled mode: PostgreSQL schema ${backends.schema}, Redis prefix ${backends.redisPrefix}`);
     }
-    const backendEnv = backends?.env ?? {};
+    const backendEnv = { ...backends?.env, ...options.settings };
 
     const receiver = startTsProcess('receiver', receiverPath);
     started.push(receiver);
@@ -224,6 +282,29 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     );
     const ceilingCpu = ceilingMeter();
     progress.log(`ceiling: ${ceiling.acceptedPerSecond.toLocaleString('en-US')} requests/s`);
+    let senderCeiling: BareSendResult | undefined;
+    if (options.scenario !== 'api') {
+      progress.update('sender ceiling: bare undici sender running');
+      senderCeiling = await runSenderCeiling(loadGenerator, {
+        url: `http://127.0.0.1:${receiverPort}/ceiling-sender`,
+        inFlight: options.senderInFlight,
+        bodyBytes: options.bodyBytes,
+        durationSeconds: options.ceilingDurationSeconds,
+      });
+      progress.log(`sender ceiling: ${senderCeiling.perSecond.toLocaleString('en-US')} requests/s`);
+    }
+    let storeCeiling: StoreCeiling | undefined;
+    if (options.ceilingJobs > 0) {
+      progress.update('store ceiling: running');
+      storeCeiling = await runStoreCeiling({
+        kind: options.mode === 'scaled' ? 'bullmq' : 'sqlite',
+        count: options.ceilingJobs,
+        bodyBytes: options.bodyBytes,
+        redisUrl: options.redisUrl,
+        redisPrefix: backends?.redisPrefix,
+      });
+      progress.log(`store ceiling: ${JSON.stringify(storeCeiling)}`);
+    }
 
     // 2. Hookline with one application and one endpoint that points at the receiver.
     const role: HooklineRole = options.scenario === 'pipeline' && options.mode === 'embedded' ? 'start' : 'api';
@@ -331,10 +412,12 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     const hooklinePeakRssBytes: Record<string, number | undefined> = Object.fromEntries(
       ingestProcesses.map((hookline) => [hookline.process.name, readPeakRssBytes(hookline.process.pid)]),
     );
-    if (options.scenario === 'ingest') {
+    if (options.scenario === 'api') {
       await api.process.stop(30_000);
       return {
         ceiling,
+        senderCeiling,
+        storeCeiling,
         ingest,
         delivery: undefined,
         cpu: { ceiling: ceilingCpu, ingest: ingestCpu, drain: undefined },
@@ -347,7 +430,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     let drainers: HooklineProcess[] = options.mode === 'scaled' ? workers : [api];
     let drainStarted = ingestEnded;
     let drainStartedWallClock = ingestEndedWallClock;
-    if (options.scenario === 'deliver') {
+    if (options.scenario === 'drain') {
       await api.process.stop(30_000);
       drainStarted = performance.now();
       drainStartedWallClock = wallClockMs();
@@ -390,6 +473,8 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         : (drainEnded - drainStarted) / 1_000;
     return {
       ceiling,
+      senderCeiling,
+      storeCeiling,
       ingest,
       delivery: {
         backlog: ingest.accepted,
@@ -397,8 +482,13 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
         uniqueMessages: summary.uniqueMessages,
         duplicates: summary.deliveries - summary.uniqueMessages,
         unparsed: summary.unparsed,
-        duringIngestPerSecond: options.scenario === 'deliver' ? undefined : round(atIngestEnd.deliveries / ingestSeconds, 1),
+        duringIngestPerSecond: options.scenario === 'drain' ? undefined : round(atIngestEnd.deliveries / ingestSeconds, 1),
         afterIngestPerSecond: drainSeconds >= 1 ? round((summary.deliveries - atIngestEnd.deliveries) / drainSeconds, 1) : undefined,
+        cpuMsPerMessage:
+          ingestHookline.total === undefined || drainHookline.total === undefined || summary.uniqueMessages === 0
+            ? undefined
+            : round(((ingestHookline.total * ingestSeconds + drainHookline.total * ((drainEnded - drainStarted) / 1_000)) * 1_000) / summary.uniqueMessages, 3),
+        endToEndPerSecond: round(summary.uniqueMessages / (options.scenario === 'drain' ? drainingSeconds(summary) ?? drainSeconds : ingestSeconds + drainSeconds), 1),
         drainSeconds: round(drainSeconds, 2),
         drained,
         delay: summary.delay,

@@ -39,8 +39,9 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
 
 /**
  * Creates the handler of the `events` queue: one delivery per subscribed, enabled endpoint,
- * each with a job on the `webhooks` queue, written in one transaction. Running it twice for
- * the same message creates nothing twice.
+ * each with a job on the `webhooks` queue, written in one transaction. The messages that
+ * the queue hands over together share that transaction. Running it twice for the same
+ * message creates nothing twice.
  */
 export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, logger: Logger): JobHandler<FanOutJob> {
   return async (job) => {
@@ -58,7 +59,7 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
 
     const trace = currentTraceCarrier();
     const traceField = trace === undefined ? {} : { trace };
-    await store.db.transaction().execute(async (transaction) => {
+    await store.groupCommit.run(async (transaction) => {
       const inserted = await store.deliveries.insertMissing(deliveries, transaction);
       await queue.addInTransaction<DeliveryJob>(
         transaction,

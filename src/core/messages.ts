@@ -44,8 +44,9 @@ export class MessageService {
   ) {}
 
   /**
-   * Stores a message and its fan-out job in one transaction. When this returns, the
-   * message is durable and will reach every subscribed endpoint.
+   * Stores a message and its fan-out job in one transaction, shared with the other messages
+   * accepted in the same turn of the event loop. When this returns, that transaction has
+   * committed, so the message is durable and will reach every subscribed endpoint.
    */
   async create(appIdOrUid: string, input: MessageInput): Promise<Message> {
     const application = await this.resolveApplication(appIdOrUid, input.application);
@@ -70,7 +71,7 @@ export class MessageService {
     };
 
     try {
-      await this.store.db.transaction().execute(async (transaction) => {
+      await this.store.groupCommit.run(async (transaction) => {
         await this.store.messages.insert(message, transaction);
         await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: withTrace({ msgId: message.id }) }]);
       });

@@ -243,9 +243,12 @@ async function sendAttempt(
   return { attempt, outcome };
 }
 
-/** Writes the attempt and the delivery's new state in one transaction. */
+/**
+ * Writes the attempt and the delivery's new state in one transaction, which attempts that
+ * finish in the same turn of the event loop share.
+ */
 async function recordAttempt(store: Store, delivery: Delivery, attempt: Attempt, decision: AttemptDecision): Promise<void> {
-  await store.db.transaction().execute(async (transaction) => {
+  await store.groupCommit.run(async (transaction) => {
     await transaction.insertInto('attempt').values(toAttemptRow(attempt)).execute();
     await transaction
       .updateTable('delivery')

@@ -64,6 +64,7 @@ export class EmbeddedConsumer<T> implements Consumer {
   private readonly completions: BatchWriter<RunningJob>;
 
   private pumpScheduled = false;
+  private microtaskPumpScheduled = false;
   private pumpAgain = false;
   private currentPump: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -91,14 +92,17 @@ export class EmbeddedConsumer<T> implements Consumer {
     this.requestPump();
   }
 
-  /** Makes sure the consumer looks for due jobs no later than `runAt`. */
-  wake(runAt: number): void {
+  /**
+   * Makes sure the consumer looks for due jobs no later than `runAt`. `soon` claims jobs that
+   * are due now within the current task instead of on the next turn (see requestPump).
+   */
+  wake(runAt: number, soon = false): void {
     if (this.closing) {
       return;
     }
 
     if (runAt <= this.settings.now()) {
-      this.requestPump();
+      this.requestPump(soon);
     } else {
       this.wakeNoLaterThan(runAt);
     }
@@ -109,27 +113,49 @@ export class EmbeddedConsumer<T> implements Consumer {
     return this.closing;
   }
 
-  private requestPump(): void {
-    if (this.closing || this.pumpScheduled) {
+  /**
+   * Claims due jobs soon. By default the claim waits for the next turn of the event loop, so
+   * that handlers finishing together and several add calls share one claim statement. With
+   * `soon`, it runs once the current task's promise callbacks are done: for jobs committed
+   * by a group commit, which already gathered the writes of a turn.
+   */
+  private requestPump(soon = false): void {
+    if (this.closing) {
       return;
     }
 
-    // Deferred to the next turn of the event loop, so that handlers finishing together and
-    // several add calls share one claim statement.
+    if (soon) {
+      if (!this.microtaskPumpScheduled) {
+        this.microtaskPumpScheduled = true;
+        queueMicrotask(() => {
+          this.microtaskPumpScheduled = false;
+          this.startPump();
+        });
+      }
+      return;
+    }
+
+    if (this.pumpScheduled) {
+      return;
+    }
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      if (this.currentPump) {
-        this.pumpAgain = true;
-        return;
+      this.startPump();
+    });
+  }
+
+  private startPump(): void {
+    if (this.currentPump) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.currentPump = this.pump().finally(() => {
+      this.currentPump = undefined;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.requestPump();
       }
-      this.currentPump = this.pump().finally(() => {
-        this.currentPump = undefined;
-        if (this.pumpAgain) {
-          this.pumpAgain = false;
-          this.requestPump();
-        }
-      });
     });
   }
 

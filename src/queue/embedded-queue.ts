@@ -127,8 +127,12 @@ export class EmbeddedQueue implements Queue {
     await upsertJobs(transaction, queue, rows, this.now());
   }
 
+  /**
+   * Wakes this queue's consumers within the current task: the commit before a notify
+   * already gathered the jobs of a turn, so the claim does not wait for the next one.
+   */
   notify(queue: QueueName): void {
-    this.wake(queue, this.now());
+    this.wake(queue, this.now(), true);
   }
 
   consume<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumerOptions): Consumer {
@@ -184,9 +188,9 @@ export class EmbeddedQueue implements Queue {
     await Promise.all(consumers.map((consumer) => consumer.close(timeoutMs)));
   }
 
-  private wake(queue: QueueName, runAt: number): void {
+  private wake(queue: QueueName, runAt: number, soon = false): void {
     for (const consumer of this.consumers.get(queue) ?? []) {
-      consumer.wake(runAt);
+      consumer.wake(runAt, soon);
     }
   }
 }

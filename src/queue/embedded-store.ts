@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { QueueCounts } from './contract.js';
+import { Precompiled } from '../store/precompiled.js';
 import type { Database } from '../store/schema.js';
 
 // The statements of the embedded queue driver on the `job` table. They are written in the
@@ -101,6 +102,38 @@ export async function upsertJobs(
   return written;
 }
 
+/** The claim statement of claimDueJobs, compiled once per dialect. */
+const claimStatement = new Precompiled(5, (db, queue: string, owner: string, leaseUntil: number, now: number, limit: number) => {
+  // On PostgreSQL two workers could select the same rows, so the subquery locks the rows it
+  // picks, after checking them again on their latest version, and skips rows that another
+  // worker has locked. SQLite rejects the clause and needs none, because one statement
+  // holds the database's write lock throughout.
+  let dueIds = db
+    .selectFrom('job')
+    .select('id')
+    .where('queue', '=', queue)
+    .where((eb) => isClaimable(eb, now))
+    .orderBy('run_at')
+    .limit(limit);
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    dueIds = dueIds.forUpdate().skipLocked();
+  }
+  return db
+    .updateTable('job')
+    .set((eb) => ({ lease_owner: owner, lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+    .where('queue', '=', queue)
+    .where('id', 'in', dueIds)
+    .returning(['id', 'data', 'run_at', 'attempts', 'version']);
+});
+
+const nextRunAtStatement = new Precompiled(2, (db, queue: string, now: number) =>
+  db
+    .selectFrom('job')
+    .select((eb) => eb.fn.min('run_at').as('next'))
+    .where('queue', '=', queue)
+    .where('run_at', '>', now),
+);
+
 /**
  * Claims up to `limit` due jobs in one statement, earliest run time first. A job is due
  * when its run time has come and it has no lease or its lease has ended. Each claim gets a
@@ -112,33 +145,7 @@ export async function claimDueJobs(
   options: { limit: number; leaseMs: number; now: number },
 ): Promise<ClaimedRow[]> {
   const { limit, leaseMs, now } = options;
-
-  // On PostgreSQL two workers could select the same rows, so the subquery locks the rows it
-  // picks, after checking them again on their latest version, and skips rows that another
-  // worker has locked. SQLite rejects the clause and needs none, because one statement
-  // holds the database's write lock throughout.
-  let dueIds = db
-    .selectFrom('job')
-    .select('id')
-    .where('queue', '=', scope.queue)
-    .where((eb) => isClaimable(eb, now))
-    .orderBy('run_at')
-    .limit(limit);
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    dueIds = dueIds.forUpdate().skipLocked();
-  }
-
-  const rows = await db
-    .updateTable('job')
-    .set((eb) => ({
-      lease_owner: scope.owner,
-      lease_until: now + leaseMs,
-      attempts: eb('attempts', '+', 1),
-    }))
-    .where('queue', '=', scope.queue)
-    .where('id', 'in', dueIds)
-    .returning(['id', 'data', 'run_at', 'attempts', 'version'])
-    .execute();
+  const { rows } = await claimStatement.execute(db, scope.queue, scope.owner, now + leaseMs, now, limit);
 
   // UPDATE ... RETURNING gives rows in no defined order.
   return rows
@@ -207,12 +214,7 @@ export async function extendLeases(db: Kysely<Database>, scope: ClaimScope, ids:
 
 /** Returns the earliest run time after `now` in a queue, or undefined when no job is delayed. */
 export async function findNextRunAt(db: Kysely<Database>, queue: string, now: number): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('job')
-    .select((eb) => eb.fn.min('run_at').as('next'))
-    .where('queue', '=', queue)
-    .where('run_at', '>', now)
-    .executeTakeFirst();
+  const [row] = (await nextRunAtStatement.execute(db, queue, now)).rows;
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Application } from '../records.js';
+import { Precompiled } from '../precompiled.js';
 import type { ApplicationTable, Database } from '../schema.js';
 
 function toApplication(row: Selectable<ApplicationTable>): Application {
@@ -27,20 +28,18 @@ function toRow(application: Application): Selectable<ApplicationTable> {
   };
 }
 
+const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('application').selectAll().where('id', '=', id));
+const selectByUid = new Precompiled(1, (db, uid: string) => db.selectFrom('application').selectAll().where('uid', '=', uid));
+
 export class ApplicationRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Finds an application by its id or, failing that, by its uid. */
   async findByIdOrUid(idOrUid: string): Promise<Application | undefined> {
-    const row = await this.db
-      .selectFrom('application')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', idOrUid), eb('uid', '=', idOrUid)]))
-      .orderBy('id')
-      .limit(2)
-      .execute();
-    const byId = row.find((candidate) => candidate.id === idOrUid);
-    const match = byId ?? row[0];
+    // Two lookups on unique indexes cost less than one query with OR, which SQLite answers
+    // with both indexes and a sort. An id match wins over a uid match.
+    const [byId] = (await selectById.execute(this.db, idOrUid)).rows;
+    const match = byId ?? (await selectByUid.execute(this.db, idOrUid)).rows[0];
     return match ? toApplication(match) : undefined;
   }
 

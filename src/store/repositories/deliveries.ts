@@ -1,5 +1,7 @@
 import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
 import type { Delivery, DeliveryStatus } from '../records.js';
+import { GroupCommitter } from '../group-commit.js';
+import { Precompiled } from '../precompiled.js';
 import type { Database, DeliveryTable } from '../schema.js';
 
 export function toDelivery(row: Selectable<DeliveryTable>): Delivery {
@@ -23,8 +25,20 @@ export interface DeliveryCounts {
   sending: number;
 }
 
+const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('delivery').selectAll().where('id', '=', id));
+const updateStatus = new Precompiled(4, (db, id: string, status: DeliveryStatus, nextAttemptAt: number | null, now: number) =>
+  db.updateTable('delivery').set({ status, next_attempt_at: nextAttemptAt, updated_at: now }).where('id', '=', id),
+);
+
 export class DeliveryRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * `commits` groups the status changes made outside a caller's transaction with the other
+   * writes of the same turn of the event loop; by default they group only among themselves.
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly commits: GroupCommitter = new GroupCommitter(db),
+  ) {}
 
   /**
    * Inserts deliveries, skipping pairs (message, endpoint) that already have one, and
@@ -62,7 +76,7 @@ export class DeliveryRepository {
   }
 
   async findById(id: string): Promise<Delivery | undefined> {
-    const row = await this.db.selectFrom('delivery').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await selectById.execute(this.db, id)).rows;
     return row ? toDelivery(row) : undefined;
   }
 
@@ -89,11 +103,13 @@ export class DeliveryRepository {
     now: number,
     db: Kysely<Database> = this.db,
   ): Promise<void> {
-    await db
-      .updateTable('delivery')
-      .set({ status, next_attempt_at: nextAttemptAt, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+    const update = (executor: Kysely<Database>) => updateStatus.execute(executor, id, status, nextAttemptAt, now);
+    if (db === this.db) {
+      // Attempts claimed together mark their deliveries as sending together.
+      await this.commits.run(update);
+      return;
+    }
+    await update(db);
   }
 
   /** Counts an endpoint's deliveries by status, optionally created within a time range. */

@@ -3,6 +3,7 @@ import { createId } from '../ids.js';
 import { parseJsonColumn, toJsonColumn } from '../json.js';
 import { readIterator, toPage, type Page, type PageRequest } from '../pagination.js';
 import type { Endpoint, EndpointSecret } from '../records.js';
+import { Precompiled } from '../precompiled.js';
 import type { Database, EndpointTable } from '../schema.js';
 import type { SecretCipher } from '../secret-cipher.js';
 
@@ -42,6 +43,9 @@ function toRow(endpoint: Endpoint): Selectable<EndpointTable> {
   };
 }
 
+const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('endpoint').selectAll().where('id', '=', id));
+const selectEnabled = new Precompiled(1, (db, appId: string) => db.selectFrom('endpoint').selectAll().where('app_id', '=', appId).where('disabled', '=', 0));
+
 export class EndpointRepository {
   /** With a cipher, signing secrets are encrypted before they are written and decrypted when read. */
   constructor(
@@ -71,7 +75,7 @@ export class EndpointRepository {
   }
 
   async findById(id: string): Promise<Endpoint | undefined> {
-    const row = await this.db.selectFrom('endpoint').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await selectById.execute(this.db, id)).rows;
     return row ? toEndpoint(row) : undefined;
   }
 
@@ -131,12 +135,7 @@ export class EndpointRepository {
 
   /** Enabled endpoints of an application, for fan-out. */
   async listEnabled(appId: string, db: Kysely<Database> = this.db): Promise<Endpoint[]> {
-    const rows = await db
-      .selectFrom('endpoint')
-      .selectAll()
-      .where('app_id', '=', appId)
-      .where('disabled', '=', 0)
-      .execute();
+    const { rows } = await selectEnabled.execute(db, appId);
     return rows.map(toEndpoint);
   }
 

@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { parseJsonColumn, toJsonColumn } from '../json.js';
 import { readIterator, toPage, type Page } from '../pagination.js';
 import type { Message } from '../records.js';
+import { Precompiled } from '../precompiled.js';
 import type { Database, MessageTable } from '../schema.js';
 
 export function toMessage(row: Selectable<MessageTable>): Message {
@@ -42,28 +43,55 @@ export function channelPattern(channel: string): string {
   return `%${JSON.stringify(channel)}%`;
 }
 
+const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('message').selectAll().where('id', '=', id));
+const insertMessage = new Precompiled(
+  9,
+  (
+    db,
+    id: string,
+    appId: string,
+    eventType: string,
+    eventId: string | null,
+    payload: Buffer,
+    channels: string | null,
+    tags: string | null,
+    createdAt: number,
+    payloadExpiresAt: number | null,
+  ) =>
+    db.insertInto('message').values({
+      id,
+      app_id: appId,
+      event_type: eventType,
+      event_id: eventId,
+      payload,
+      channels,
+      tags,
+      created_at: createdAt,
+      payload_expires_at: payloadExpiresAt,
+    }),
+);
+const setFannedOut = new Precompiled(1, (db, id: string) => db.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id));
+
 export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(message: Message, transaction: Transaction<Database>): Promise<void> {
-    await transaction
-      .insertInto('message')
-      .values({
-        id: message.id,
-        app_id: message.appId,
-        event_type: message.eventType,
-        event_id: message.eventId,
-        payload: message.payload,
-        channels: toJsonColumn(message.channels),
-        tags: toJsonColumn(message.tags),
-        created_at: message.createdAt,
-        payload_expires_at: message.payloadExpiresAt ?? null,
-      })
-      .execute();
+    await insertMessage.execute(
+      transaction,
+      message.id,
+      message.appId,
+      message.eventType,
+      message.eventId,
+      message.payload,
+      toJsonColumn(message.channels),
+      toJsonColumn(message.tags),
+      message.createdAt,
+      message.payloadExpiresAt ?? null,
+    );
   }
 
   async markFannedOut(id: string, transaction: Transaction<Database>): Promise<void> {
-    await transaction.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id).execute();
+    await setFannedOut.execute(transaction, id);
   }
 
   /** Ids of messages stored before `before` whose fan-out has not finished, in id order after `afterId`. */
@@ -87,7 +115,7 @@ export class MessageRepository {
   }
 
   async findById(id: string): Promise<Message | undefined> {
-    const row = await this.db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await selectById.execute(this.db, id)).rows;
     return row ? toMessage(row) : undefined;
   }
 
