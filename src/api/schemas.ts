@@ -42,7 +42,7 @@ function uniqueList<T extends z.ZodType>(item: T, maxItems?: number, emptyMessag
 }
 
 /**
- * A list that filters (event types, channels). An empty list would read as "none" but,
+ * Builds a list that filters (event types, channels). An empty list would read as "none" but,
  * stored as no filter, would mean "all", so it is refused: callers send null or leave the
  * field out for "all".
  */
