@@ -196,7 +196,12 @@ function parseOptions(args: string[]): ParsedOptions {
   const count = numberOption('count', values.count, 1_000_000, 1, 100_000_000);
   const durationSeconds = numberOption('duration', values.duration, 10, 1, 3_600);
   const outFolder = resolve(values.out ?? `${packageFolder}/bench/results`);
-  const internalScenario = scenario === 'drain' || scenario === 'workers' ? 'drain' : scenario === 'ingest' && values['api-only'] === true ? 'api' : 'pipeline';
+  let internalScenario: 'drain' | 'api' | 'pipeline' = 'pipeline';
+  if (scenario === 'drain' || scenario === 'workers') {
+    internalScenario = 'drain';
+  } else if (scenario === 'ingest' && values['api-only'] === true) {
+    internalScenario = 'api';
+  }
   return {
     scenario: scenario as Scenario,
     outFolder,
@@ -239,7 +244,7 @@ function parseList(text: string | undefined, fallback: number[]): number[] {
   return values;
 }
 
-/** A hard limit on a whole run, so a stuck phase never leaves processes behind. */
+/** Hard limit on a whole run, so a stuck phase never leaves processes behind. */
 function timeLimitSeconds(parsed: ParsedOptions): number {
   const { pipeline } = parsed;
   const one = pipeline.ceilingDurationSeconds * 2 + pipeline.durationSeconds + pipeline.drainTimeoutSeconds + 120;

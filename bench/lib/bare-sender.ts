@@ -24,7 +24,7 @@ export interface BareSendResult {
 /**
  * The sender ceiling: POSTs JSON bodies of the message size through an undici Agent, as Hookline's
  * delivery client does, keeping `inFlight` requests open, with nothing else in the loop.
- * Runs for `durationSeconds` or until `count` requests have been answered.
+ * Runs for `durationSeconds` or until `count` requests have received a response.
  */
 export async function runBareSender(request: BareSendRequest): Promise<BareSendResult> {
   const target = new URL(request.url);

@@ -32,7 +32,7 @@ export interface ComparisonRow {
   unit: string;
   hookline: number | undefined;
   ceiling: number | undefined;
-  /** What the ceiling is, such as "bare node:http receiver". */
+  /** Name of the ceiling, such as "bare node:http receiver". */
   ceilingName: string;
   /** hookline ÷ ceiling: below 1 for rates means slower, above 1 for times and sizes means more. */
   ratio: number | undefined;

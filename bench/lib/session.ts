@@ -17,7 +17,7 @@ import { prepareScaledBackends, type ScaledBackends } from './scaled-backends.js
 const receiverPath = fileURLToPath(new URL('../processes/receiver.ts', import.meta.url));
 const loadGeneratorPath = fileURLToPath(new URL('../processes/load-generator.ts', import.meta.url));
 
-/** How a scenario runs Hookline. */
+/** Options with which a scenario runs Hookline. */
 export interface StackOptions {
   mode: 'embedded' | 'scaled';
   /** `hookline worker` processes beside `hookline api` in the scaled mode. */
@@ -122,7 +122,7 @@ export class Stack {
     await callApi(this.api.url, 'POST', `/api/v1/app/${uid}/msg`, { eventType: 'bench.sent', payload: { sentAt } });
   }
 
-  /** The load generator's request for posting messages to an application. */
+  /** Returns the load generator's request for posting messages to an application. */
   loadRequest(uid: string): Pick<LoadRequest, 'url' | 'headers'> {
     return { url: `${this.api.url}/api/v1/app/${uid}/msg`, headers: { authorization: `Bearer ${benchAdminToken}` } };
   }
@@ -242,7 +242,7 @@ export class Session {
     }
   }
 
-  /** Polls the receiver until `done` holds or `timeoutMs` passes; returns the last snapshot. */
+  /** Polls the receiver until `done` returns true or `timeoutMs` passes, and returns the last snapshot. */
   async waitUntil(done: (snapshot: ReceiverSnapshot) => boolean, timeoutMs: number, onPoll: (snapshot: ReceiverSnapshot) => void = () => {}): Promise<ReceiverSnapshot> {
     const deadline = performance.now() + timeoutMs;
     let latest = await this.snapshot();

@@ -3,8 +3,8 @@
 // Requests whose path starts with /hook are deliveries: the receiver counts them and records
 // the delay from the `sentAt` time in the payload to receipt. Every other path counts as a
 // ceiling request. While refusing (see `refuse`), deliveries get 503 and count as refused.
-// A second server on `deadPort` reads each request and never responds, standing in for an
-// endpoint that times out; it is a port of its own, as a dead endpoint is another host.
+// A second server on `deadPort` reads each request and never responds, like an endpoint that
+// times out. It has a port of its own because a dead endpoint is another host.
 // The parent talks to it over IPC: it sends {type: 'ready', port, deadPort}, then replies to
 // `snapshot`, `summary`, `reset` and `refuse` requests.
 import { createServer, type ServerResponse } from 'node:http';
@@ -17,7 +17,7 @@ export interface ReceiverSnapshot {
   /** Distinct deliveries: pairs of request path and `webhook-id`. */
   uniqueMessages: number;
   ceilingRequests: number;
-  /** Deliveries answered 503 while refusing. */
+  /** Deliveries that received a 503 while the receiver rejected them. */
   refused: number;
   /** Requests that reached the dead server. */
   deadRequests: number;
@@ -84,7 +84,7 @@ const server = createServer((request, response) => {
   });
 });
 
-// Reads the request and holds the response open until the client gives up.
+// Reads the request and keeps the response open until the client gives up.
 const deadServer = createServer((request, response) => {
   deadRequests += 1;
   request.resume();

@@ -1,7 +1,7 @@
 // Store and queue ceilings of the benchmark, run as their own process. On one `run` request
-// over IPC it measures what the storage under Hookline reaches with nothing else in the loop:
-// bare BullMQ (add in bulk, process with an empty processor, and the memory of delayed jobs)
-// for the scaled mode, or bare better-sqlite3 inserts for the embedded mode, then replies.
+// over IPC it measures the storage under Hookline with nothing else in the loop, then replies.
+// The scaled mode measures bare BullMQ (add in bulk, process with an empty processor, and the
+// memory of delayed jobs). The embedded mode measures bare better-sqlite3 inserts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -20,7 +20,7 @@ export interface BacklogOptions extends StackOptions {
   bodyBytes: number;
   senderInFlight: number;
   ceilingDurationSeconds: number;
-  /** Longest wait for the backlog to drain once due, in seconds. */
+  /** Maximum wait for the backlog to drain once due, in seconds. */
   drainTimeoutSeconds: number;
 }
 
@@ -46,7 +46,7 @@ export interface BacklogFigures {
   storeCeiling: StoreCeiling | undefined;
 }
 
-/** The time a backlog of `count` deliveries waits by default: enough for ingest at 250 deliveries/s, at least a minute. */
+/** Returns how long a backlog of `count` deliveries waits by default: enough for ingest at 250 deliveries/s, and at least a minute. */
 export function defaultDueAfterSeconds(count: number): number {
   return Math.max(60, Math.ceil(count / 250));
 }
@@ -56,7 +56,7 @@ const perDelivery = (before: number | undefined, after: number | undefined, coun
 
 /**
  * Schedules `count` deliveries for later and watches them wait and come due. The receiver
- * answers 503 while the backlog is built, so each delivery fails its first attempt and waits
+ * responds with 503 while the backlog is built, so each delivery fails its first attempt and waits
  * for its one retry, `dueAfterSeconds` (±20% jitter) later: the backlog of an endpoint that
  * was down. Once all have failed once the receiver accepts again, and the retries are timed.
  */

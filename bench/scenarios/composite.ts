@@ -25,7 +25,7 @@ function percentChange(after: number | undefined, before: number | undefined): s
 
 /**
  * `deliver`: a full-load run (ingest as fast as Hookline accepts while it delivers, then the
- * drain) gives the end-to-end delivery rate; a second run offers half that rate, evenly
+ * drain) gives the end-to-end delivery rate. A second run offers half that rate, evenly
  * paced, and measures the accept-to-receipt delay. With `compareObservability`, two more
  * full-load runs with HOOKLINE_METRICS and HOOKLINE_STATS off and then on give their cost.
  */

@@ -12,7 +12,7 @@ export interface FanOutOptions extends StackOptions {
   repeat: number;
   bodyBytes: number;
   senderInFlight: number;
-  /** Longest wait for one message to reach every endpoint, in seconds. */
+  /** Maximum wait for one message to reach every endpoint, in seconds. */
   drainTimeoutSeconds: number;
 }
 

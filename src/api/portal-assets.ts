@@ -91,7 +91,7 @@ function send(request: FastifyRequest, reply: FastifyReply, file: PortalFile): F
   return reply.send(file.body);
 }
 
-/** The path below /portal/, decoded; a malformed escape leaves it as sent, which names no file. */
+/** Returns the path below /portal/, decoded. A malformed escape leaves it as sent, which names no file. */
 function fileName(url: string): string {
   const path = (url.split(/[?#]/)[0] ?? '').replace(/^\/portal\/?/, '');
   try {

@@ -82,7 +82,7 @@ export class RouteTable {
         const query = parse(definition.query, request.query, 'query');
         const body = parse(definition.body, request.body, 'body');
         const result = await definition.handler({ params, query, body, request, reply });
-        // A handler that streams its response takes over the reply and has already answered.
+        // A handler that streams its response takes over the reply and has already sent it.
         if (reply.sent) {
           return reply;
         }

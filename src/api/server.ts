@@ -170,7 +170,7 @@ export function registerProbeRoutes(app: FastifyInstance, readiness: ReadinessCh
 }
 
 /**
- * Answers requests that arrive after the server began to close with 503 and
+ * Rejects requests that arrive after the server began to close with 503 and
  * `Connection: close`, so that clients retry against another process.
  */
 function refuseWhileClosing(app: FastifyInstance): void {

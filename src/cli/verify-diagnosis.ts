@@ -57,9 +57,9 @@ function bodyVariants(body: Buffer): BodyVariant[] {
 
 /**
  * Verifies a received webhook like a Standard Webhooks library does. When it fails, this
- * works out which check failed and why: a missing header, a timestamp outside the
- * tolerance (and whether the signature would match otherwise), a body that the receiver
- * changed before verifying, or a secret other than the one that signed.
+ * finds which check failed and why. The causes are a missing header, a timestamp outside
+ * the tolerance (and whether the signature would match otherwise), a body that the
+ * receiver changed before verifying, or a secret other than the one that signed.
  * Throws InvalidSecretError or InvalidAsymmetricSecretError when `secret` itself is not a valid key.
  */
 export function diagnose(secret: string, headers: WebhookHeaders, body: Buffer, options: DiagnoseOptions = {}): Diagnosis {

@@ -161,7 +161,7 @@ export class BullmqJobWriter {
       return null;
     }
     // NOTE: BullMQ keeps a job's creation time and its latest delay but not when a retry was
-    // scheduled. The last start stands in for that, so a retried job's due time is early by
+    // scheduled. The last start is used instead, so a retried job's due time is early by
     // the duration of the attempt before it, at most HOOKLINE_REQUEST_TIMEOUT.
     const dueAtRealClock = (oldest.processedOn ?? oldest.timestamp) + (oldest.delay ?? 0);
     return dueAtRealClock + (this.settings.now() - Date.now());

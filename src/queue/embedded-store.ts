@@ -102,7 +102,7 @@ export async function upsertJobs(
   return written;
 }
 
-/** The claim statement of claimDueJobs, compiled once per dialect. */
+/** Claim statement of claimDueJobs, compiled once per dialect. */
 const claimStatement = new Precompiled(5, (db, queue: string, owner: string, leaseUntil: number, now: number, limit: number) => {
   // On PostgreSQL two workers could select the same rows, so the subquery locks the rows it
   // picks, after checking them again on their latest version, and skips rows that another

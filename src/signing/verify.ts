@@ -66,10 +66,10 @@ function decodeSignatures(header: string, version: 'v1' | 'v1a', length: number)
 }
 
 /**
- * Verifies a received webhook against one or more keys: the three `webhook-*` headers
- * are present, the timestamp is within the tolerance of now, and one signature in
- * `webhook-signature` matches the exact body bytes: a `v1` HMAC signature for a `whsec_`
- * secret (compared in constant time), a `v1a` ed25519 signature for a `whpk_` public key
+ * Verifies a received webhook against one or more keys. The three `webhook-*` headers
+ * must be present, and the timestamp within the tolerance of now. One signature in
+ * `webhook-signature` must match the exact body bytes: a `v1` HMAC signature for a `whsec_`
+ * secret (compared in constant time), or a `v1a` ed25519 signature for a `whpk_` public key
  * or a `whsk_` signing key. Returns the failure as a value instead of throwing.
  * Throws InvalidSecretError or InvalidAsymmetricSecretError when a key itself is invalid.
  */
@@ -116,8 +116,8 @@ export function verify(
   const asymmetric = keyList.filter((key): key is string => typeof key === 'string' && isAsymmetricKey(key));
   const symmetric = keyList.filter((key) => typeof key !== 'string' || !isAsymmetricKey(key));
   if ((symmetric.length === 0 || hmacSignatures.length === 0) && (asymmetric.length === 0 || ed25519Signatures.length === 0)) {
-    const wanted = asymmetric.length > 0 && symmetric.length === 0 ? 'v1a' : 'v1';
-    return failure('signature_mismatch', `webhook-signature contains no ${wanted} signature.`);
+    const expectedVersion = asymmetric.length > 0 && symmetric.length === 0 ? 'v1a' : 'v1';
+    return failure('signature_mismatch', `webhook-signature contains no ${expectedVersion} signature.`);
   }
 
   for (const key of symmetric) {

@@ -10,7 +10,7 @@ interface PendingWork {
   reject: (error: unknown) => void;
 }
 
-/** Most units of work in one transaction, so one transaction never holds the database for long. */
+/** Maximum units of work in one transaction, so that no transaction keeps the database locked for long. */
 const defaultMaxBatch = 100;
 
 /**

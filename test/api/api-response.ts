@@ -28,7 +28,7 @@ export async function send(baseUrl: string, method: string, path: string, option
   Object.assign(headers, options.headers);
 
   const response = await fetch(`${baseUrl}${path}`, { method, headers, body: options.body });
-  // An event stream does not end by itself: its headers are the whole answer here.
+  // An event stream does not end by itself, so its headers are the whole response here.
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
     await response.body?.cancel();
     return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: '', body: undefined };

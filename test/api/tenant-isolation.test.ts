@@ -6,7 +6,7 @@ import { send, type ApiResponse } from './api-response.js';
 
 // Calls every /api/v1 route that the server registered with the token of one application
 // (the intruder) against the data of another (the victim). Routes come from Fastify's own
-// route tree, so a route added later is swept without changing this file; the OpenAPI
+// route tree, so a route added later is swept without changing this file. The OpenAPI
 // document only supplies request bodies and marks which routes are public.
 
 type JsonSchema = Record<string, any>;

@@ -217,7 +217,7 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Enable', exact: true }).click();
     await page.locator('.summary').getByText('Enabled', { exact: true }).waitFor();
 
-    // Recover asks the server to send every failed message since the chosen time again.
+    // Recover requests that the server send every failed message since the chosen time again.
     await page.getByLabel('Since').fill('2026-01-01T00:00');
     await page.getByRole('button', { name: 'Recover', exact: true }).click();
     await page.getByText('is being sent again').waitFor();
@@ -365,7 +365,7 @@ describe('portal in Chromium', { skip }, () => {
     // A read-only link may look but not change: the first rejected change brings up a banner.
     await page.getByRole('button', { name: 'Read-only link for Harbour Logistics', exact: true }).click();
     await page.getByRole('button', { name: 'Copy read-only link', exact: true }).click();
-    // The customer link's button may still say Copied, so the clipboard tells when the copy is done.
+    // The customer link's button may still show Copied, so the test reads the clipboard to know when the copy is done.
     let readOnlyLink = link;
     await waitFor(async () => {
       readOnlyLink = String(await page.evaluate('navigator.clipboard.readText()'));

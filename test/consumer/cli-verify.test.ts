@@ -103,7 +103,7 @@ test('verify reports usage errors with status 2', async (context) => {
   assert.match(noFile.stderr, /Could not read --headers file/);
 });
 
-/** An ed25519 key pair from node:crypto, with the public key as a whpk_ string. */
+/** Generates an ed25519 key pair with node:crypto and returns the public key as a whpk_ string. */
 function ed25519Keys(): { publicKey: string; signV1a: (content: string) => string } {
   const pair = generateKeyPairSync('ed25519');
   const spki = pair.publicKey.export({ format: 'der', type: 'spki' });

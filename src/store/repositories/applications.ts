@@ -36,7 +36,7 @@ export class ApplicationRepository {
 
   /** Finds an application by its id or, failing that, by its uid. */
   async findByIdOrUid(idOrUid: string): Promise<Application | undefined> {
-    // Two lookups on unique indexes cost less than one query with OR, which SQLite answers
+    // Two lookups on unique indexes cost less than one query with OR, which SQLite runs
     // with both indexes and a sort. An id match wins over a uid match.
     const [byId] = (await selectById.execute(this.db, idOrUid)).rows;
     const match = byId ?? (await selectByUid.execute(this.db, idOrUid)).rows[0];

@@ -33,7 +33,7 @@ const updateStatus = new Precompiled(4, (db, id: string, status: DeliveryStatus,
 export class DeliveryRepository {
   /**
    * `commits` groups the status changes made outside a caller's transaction with the other
-   * writes of the same turn of the event loop; by default they group only among themselves.
+   * writes of the same turn of the event loop. Without it, they group only among themselves.
    */
   constructor(
     private readonly db: Kysely<Database>,
