@@ -45,6 +45,7 @@ export async function openQueue(
       pollIntervalMs: config.queuePollInterval,
       logger: logger.child({ component: 'queue' }),
       now: clock,
+      commit: (work) => store.groupCommit.run(work),
     });
     return { queue, state: new MemoryState(clock) };
   }

@@ -1,9 +1,11 @@
+import type { Transaction } from 'kysely';
 import type { Logger } from '../observability/logger.js';
-import { currentTraceCarrier } from '../observability/tracing.js';
+import { currentTraceCarrier, type TraceCarrier } from '../observability/tracing.js';
 import type { JobHandler, Queue } from '../queue/contract.js';
 import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
 import { DeliveryStatus, type Delivery, type Endpoint, type Message } from '../store/records.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 
@@ -38,6 +40,30 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
 }
 
 /**
+ * Writes deliveries that are due now, each with its job on the `webhooks` queue, through
+ * `transaction`. Pairs (message, endpoint) that already have a delivery are skipped, so
+ * writing the same fan-out twice creates nothing twice. `trace` is the trace context that
+ * the attempts continue. Returns the deliveries written.
+ */
+export async function writeDeliveries(
+  store: Store,
+  queue: Queue,
+  transaction: Transaction<Database>,
+  deliveries: Delivery[],
+  now: number,
+  trace: TraceCarrier | undefined,
+): Promise<Delivery[]> {
+  const inserted = await store.deliveries.insertMissing(deliveries, transaction);
+  const traceField = trace === undefined ? {} : { trace };
+  await queue.addInTransaction<DeliveryJob>(
+    transaction,
+    'webhooks',
+    inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0, ...traceField }, runAt: now })),
+  );
+  return inserted;
+}
+
+/**
  * Creates the handler of the `events` queue: one delivery per subscribed, enabled endpoint,
  * each with a job on the `webhooks` queue, written in one transaction. The messages that
  * the queue hands over together share that transaction. Running it twice for the same
@@ -58,14 +84,8 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
       .map((endpoint) => newDelivery(message, endpoint.id, now));
 
     const trace = currentTraceCarrier();
-    const traceField = trace === undefined ? {} : { trace };
     await store.groupCommit.run(async (transaction) => {
-      const inserted = await store.deliveries.insertMissing(deliveries, transaction);
-      await queue.addInTransaction<DeliveryJob>(
-        transaction,
-        'webhooks',
-        inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0, ...traceField }, runAt: now })),
-      );
+      await writeDeliveries(store, queue, transaction, deliveries, now, trace);
       await store.messages.markFannedOut(message.id, transaction);
     });
     if (deliveries.length > 0) {

@@ -1,5 +1,5 @@
 import type { MessageNotifier } from '../cache/message-notifier.js';
-import { currentTraceCarrier } from '../observability/tracing.js';
+import { currentTraceCarrier, withSpan } from '../observability/tracing.js';
 import type { Queue } from '../queue/contract.js';
 import type { FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { isUniqueViolation, type ApplicationInput, type ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
 import { ConflictError, NotFoundError } from './errors.js';
+import { endpointMatches, newDelivery, writeDeliveries } from './fan-out.js';
 
 export interface MessageInput {
   eventType: string;
@@ -24,6 +25,13 @@ export interface MessageInput {
 }
 
 const dayMs = 86_400_000;
+
+/**
+ * Most subscribed endpoints for which a message's deliveries are written with the message
+ * itself. A message for more goes through the `events` queue, so that one large fan-out does
+ * not hold up the transaction that other accepted messages share.
+ */
+export const inlineFanOutLimit = 50;
 
 /** Adds the active trace context to job data while tracing is on. */
 function withTrace<T extends object>(data: T): T & { trace?: Record<string, string> } {
@@ -70,18 +78,41 @@ export class MessageService {
       payloadExpiresAt: input.payloadRetentionPeriod ? now + input.payloadRetentionPeriod * dayMs : null,
     };
 
-    try {
+    // Fan-out at acceptance: the deliveries and their jobs are written in the message's own
+    // transaction, which saves the `events` queue's job, its claim and a second transaction.
+    // An endpoint created while this runs may miss the message, as with the fan-out queue.
+    const endpoints = await this.store.endpoints.listEnabled(application.id);
+    const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
+    const inline = subscribed.length <= inlineFanOutLimit;
+    const deliveries = inline ? subscribed.map((endpoint) => newDelivery(message, endpoint.id, now)) : [];
+
+    // Units of a group commit run outside their caller's trace context, so the job data takes
+    // its trace here.
+    const write = async (): Promise<void> => {
+      const fanOutJob = inline ? undefined : { id: message.id, data: withTrace({ msgId: message.id }) };
+      const trace = currentTraceCarrier();
       await this.store.groupCommit.run(async (transaction) => {
-        await this.store.messages.insert(message, transaction);
-        await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [{ id: message.id, data: withTrace({ msgId: message.id }) }]);
+        await this.store.messages.insert(message, transaction, inline);
+        if (fanOutJob !== undefined) {
+          await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [fanOutJob]);
+          return;
+        }
+        await writeDeliveries(this.store, this.queue, transaction, deliveries, now, trace);
       });
+    };
+    try {
+      await (inline ? withSpan('fan-out', { 'hookline.msg_id': message.id }, write) : write());
     } catch (error) {
       if (input.eventId && isUniqueViolation(error)) {
         throw new ConflictError(`A message with eventId "${input.eventId}" already exists.`);
       }
       throw error;
     }
-    this.queue.notify('events');
+    if (!inline) {
+      this.queue.notify('events');
+    } else if (deliveries.length > 0) {
+      this.queue.notify('webhooks');
+    }
     this.notifier?.publish(message.appId);
     this.onAccepted?.(message);
     return message;

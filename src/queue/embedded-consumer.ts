@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Consumer, Job, JobHandler, JobOutcome, QueueName } from './contract.js';
-import { BatchWriter } from './embedded-batch.js';
 import {
   claimDueJobs,
   deleteClaimedJobs,
@@ -12,6 +11,7 @@ import {
   type ClaimScope,
   type ClaimedRow,
 } from './embedded-store.js';
+import type { TransactionWork } from '../store/group-commit.js';
 import type { Database } from '../store/schema.js';
 
 const firstBackoffMs = 1_000;
@@ -28,6 +28,8 @@ export function failureBackoffMs(attempts: number): number {
 
 export interface EmbeddedConsumerSettings {
   db: Kysely<Database>;
+  /** Runs writes in a transaction; completions go through it, so they share a commit with other writes. */
+  commit: <R>(work: TransactionWork<R>) => Promise<R>;
   queue: QueueName;
   owner: string;
   concurrency: number;
@@ -61,7 +63,6 @@ export class EmbeddedConsumer<T> implements Consumer {
   private readonly scope: ClaimScope;
   private readonly logger: Logger;
   private readonly running = new Set<RunningJob>();
-  private readonly completions: BatchWriter<RunningJob>;
 
   private pumpScheduled = false;
   private microtaskPumpScheduled = false;
@@ -78,13 +79,6 @@ export class EmbeddedConsumer<T> implements Consumer {
     this.handler = handler;
     this.scope = { queue: settings.queue, owner: settings.owner };
     this.logger = settings.logger.child({ queue: settings.queue });
-    this.completions = new BatchWriter(
-      (jobs) => deleteClaimedJobs(settings.db, this.scope, jobs),
-      (error, jobs) => {
-        const jobIds = jobs.map((job) => job.id);
-        this.logger.error({ err: error, jobIds }, 'Deleting completed jobs failed, so they run again after their leases end');
-      },
-    );
 
     // Three renewals per lease, so one late timer does not let the lease lapse.
     this.heartbeat = setInterval(() => void this.extendRunningLeases(), Math.max(1, Math.floor(settings.leaseMs / 3)));
@@ -182,7 +176,11 @@ export class EmbeddedConsumer<T> implements Consumer {
 
     try {
       const now = this.settings.now();
-      const claimed = await claimDueJobs(this.settings.db, this.scope, { limit: free, leaseMs: this.settings.leaseMs, now });
+      // The claim shares a transaction with the other writes of this turn, because on SQLite a
+      // commit costs more than the claim statement itself.
+      const claimed = await this.settings.commit((transaction) =>
+        claimDueJobs(transaction, this.scope, { limit: free, leaseMs: this.settings.leaseMs, now }),
+      );
       for (const row of claimed) {
         this.start(row);
       }
@@ -235,7 +233,7 @@ export class EmbeddedConsumer<T> implements Consumer {
 
     job.settling = true;
     if (outcome === undefined || outcome === null) {
-      await this.completions.add(job);
+      await this.complete(job);
       return;
     }
 
@@ -246,6 +244,15 @@ export class EmbeddedConsumer<T> implements Consumer {
       return;
     }
     await this.reschedule(job, retryAt);
+  }
+
+  /** Deletes a completed job in the transaction of the writes submitted in the same turn. */
+  private async complete(job: RunningJob): Promise<void> {
+    try {
+      await this.settings.commit((transaction) => deleteClaimedJobs(transaction, this.scope, [job]));
+    } catch (error) {
+      this.logger.error({ err: error, jobId: job.id }, 'Deleting a completed job failed, so it runs again after its lease ends');
+    }
   }
 
   private async retryAfterFailure(job: RunningJob, attempts: number, error: unknown): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
+import type { TransactionWork } from '../store/group-commit.js';
 import type { Logger } from 'pino';
 import type { Consumer, ConsumerOptions, JobHandler, JobToAdd, Queue, QueueCounts, QueueName } from './contract.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
@@ -24,6 +25,12 @@ export interface EmbeddedQueueOptions {
   logger: Logger;
   /** Clock in milliseconds since the epoch. Defaults to `Date.now`. Timers still wait in real time. */
   now?: () => number;
+  /**
+   * Runs a unit of writes in a transaction, such as the store's group commit, so completed
+   * jobs are deleted in the transaction of the other writes of the same turn. Defaults to a
+   * transaction of its own for each batch of completions.
+   */
+  commit?: <T>(work: TransactionWork<T>) => Promise<T>;
   /** Lease owner written on claimed jobs. Defaults to host name, process id and a random suffix. */
   owner?: string;
 }
@@ -76,6 +83,7 @@ export class EmbeddedQueue implements Queue {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly owner: string;
+  private readonly commit: <T>(work: TransactionWork<T>) => Promise<T>;
   private readonly consumers = new Map<QueueName, Set<EmbeddedConsumer<unknown>>>();
   private closed = false;
 
@@ -89,6 +97,7 @@ export class EmbeddedQueue implements Queue {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.commit = options.commit ?? ((work) => this.db.transaction().execute(work));
   }
 
   /**
@@ -153,6 +162,7 @@ export class EmbeddedQueue implements Queue {
     const consumer: EmbeddedConsumer<unknown> = new EmbeddedConsumer(
       {
         db: this.db,
+        commit: this.commit,
         queue,
         owner: this.owner,
         concurrency: options.concurrency,

@@ -45,8 +45,12 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
+/**
+ * A job is claimable once its visible time has come: its run time, or the end of the lease
+ * that holds it. The lease check keeps a lease valid up to and including its last millisecond.
+ */
 function isClaimable(eb: ExpressionBuilder<Database, 'job'>, now: number) {
-  return eb.and([eb('run_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
+  return eb.and([eb('visible_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
 }
 
 function matchesClaims(eb: ExpressionBuilder<Database, 'job'>, claims: readonly ClaimKey[]) {
@@ -70,6 +74,11 @@ export async function upsertJobs(
   existing: 'replace' | 'keep' = 'replace',
 ): Promise<number> {
   let written = 0;
+  const [only] = rows;
+  if (rows.length === 1 && only !== undefined && existing === 'replace') {
+    const result = await upsertOneStatement.execute(db, queue, only.id, only.data, only.runAt, now);
+    return Number(result.numAffectedRows ?? 0n);
+  }
   for (const batch of chunk(rows, rowsPerStatement)) {
     const result = await db
       .insertInto('job')
@@ -79,6 +88,7 @@ export async function upsertJobs(
           id: row.id,
           data: row.data,
           run_at: row.runAt,
+          visible_at: row.runAt,
           attempts: 0,
           lease_owner: null,
           lease_until: null,
@@ -91,6 +101,7 @@ export async function upsertJobs(
           : conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
           data: eb.ref('excluded.data'),
           run_at: eb.ref('excluded.run_at'),
+          visible_at: eb.ref('excluded.run_at'),
           version: eb('job.version', '+', 1),
           lease_owner: null,
           lease_until: null,
@@ -101,6 +112,23 @@ export async function upsertJobs(
   }
   return written;
 }
+
+/** The upsert of upsertJobs for one job that replaces an existing one, compiled once per dialect. */
+const upsertOneStatement = new Precompiled(5, (db, queue: string, id: string, data: string, runAt: number, now: number) =>
+  db
+    .insertInto('job')
+    .values({ queue, id, data, run_at: runAt, visible_at: runAt, attempts: 0, lease_owner: null, lease_until: null, created_at: now })
+    .onConflict((conflict) =>
+      conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
+        data: eb.ref('excluded.data'),
+        run_at: eb.ref('excluded.run_at'),
+        visible_at: eb.ref('excluded.run_at'),
+        version: eb('job.version', '+', 1),
+        lease_owner: null,
+        lease_until: null,
+      })),
+    ),
+);
 
 /** Claim statement of claimDueJobs, compiled once per dialect. */
 const claimStatement = new Precompiled(5, (db, queue: string, owner: string, leaseUntil: number, now: number, limit: number) => {
@@ -113,25 +141,30 @@ const claimStatement = new Precompiled(5, (db, queue: string, owner: string, lea
     .select('id')
     .where('queue', '=', queue)
     .where((eb) => isClaimable(eb, now))
-    .orderBy('run_at')
+    .orderBy('visible_at')
     .limit(limit);
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
     dueIds = dueIds.forUpdate().skipLocked();
   }
   return db
     .updateTable('job')
-    .set((eb) => ({ lease_owner: owner, lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+    .set((eb) => ({ lease_owner: owner, lease_until: leaseUntil, visible_at: leaseUntil, attempts: eb('attempts', '+', 1) }))
     .where('queue', '=', queue)
     .where('id', 'in', dueIds)
     .returning(['id', 'data', 'run_at', 'attempts', 'version']);
 });
 
-const nextRunAtStatement = new Precompiled(2, (db, queue: string, now: number) =>
+const nextVisibleAtStatement = new Precompiled(2, (db, queue: string, now: number) =>
   db
     .selectFrom('job')
-    .select((eb) => eb.fn.min('run_at').as('next'))
+    .select((eb) => eb.fn.min('visible_at').as('next'))
     .where('queue', '=', queue)
-    .where('run_at', '>', now),
+    .where('visible_at', '>', now),
+);
+
+/** Completion of one claim, as a statement that finds its row by primary key. */
+const deleteClaimStatement = new Precompiled(4, (db, queue: string, id: string, version: number, owner: string) =>
+  db.deleteFrom('job').where('queue', '=', queue).where('id', '=', id).where('version', '=', version).where('lease_owner', '=', owner),
 );
 
 /**
@@ -153,15 +186,14 @@ export async function claimDueJobs(
     .sort((left, right) => left.runAt - right.runAt);
 }
 
-/** Deletes completed jobs, unless they were replaced or claimed by another owner since. */
+/**
+ * Deletes completed jobs, unless they were replaced or claimed by another owner since. Each
+ * job is one statement on the primary key. Pass a transaction to make the deletions part of
+ * other writes, so they cost no commit of their own.
+ */
 export async function deleteClaimedJobs(db: Kysely<Database>, scope: ClaimScope, claims: readonly ClaimKey[]): Promise<void> {
-  for (const batch of chunk(claims, rowsPerStatement)) {
-    await db
-      .deleteFrom('job')
-      .where('queue', '=', scope.queue)
-      .where('lease_owner', '=', scope.owner)
-      .where((eb) => matchesClaims(eb, batch))
-      .execute();
+  for (const claim of claims) {
+    await deleteClaimStatement.execute(db, scope.queue, claim.id, claim.version, scope.owner);
   }
 }
 
@@ -174,7 +206,7 @@ export async function rescheduleClaimedJob(
 ): Promise<boolean> {
   const result = await db
     .updateTable('job')
-    .set({ run_at: runAt, lease_owner: null, lease_until: null })
+    .set({ run_at: runAt, visible_at: runAt, lease_owner: null, lease_until: null })
     .where('queue', '=', scope.queue)
     .where('id', '=', claim.id)
     .where('version', '=', claim.version)
@@ -191,7 +223,7 @@ export async function releaseClaimedJobs(db: Kysely<Database>, scope: ClaimScope
   for (const batch of chunk(claims, rowsPerStatement)) {
     await db
       .updateTable('job')
-      .set((eb) => ({ lease_owner: null, lease_until: null, attempts: eb('attempts', '-', 1) }))
+      .set((eb) => ({ lease_owner: null, lease_until: null, visible_at: eb.ref('run_at'), attempts: eb('attempts', '-', 1) }))
       .where('queue', '=', scope.queue)
       .where('lease_owner', '=', scope.owner)
       .where((eb) => matchesClaims(eb, batch))
@@ -204,7 +236,7 @@ export async function extendLeases(db: Kysely<Database>, scope: ClaimScope, ids:
   for (const batch of chunk(ids, rowsPerStatement)) {
     await db
       .updateTable('job')
-      .set({ lease_until: leaseUntil })
+      .set({ lease_until: leaseUntil, visible_at: leaseUntil })
       .where('queue', '=', scope.queue)
       .where('lease_owner', '=', scope.owner)
       .where('id', 'in', batch)
@@ -212,9 +244,12 @@ export async function extendLeases(db: Kysely<Database>, scope: ClaimScope, ids:
   }
 }
 
-/** Returns the earliest run time after `now` in a queue, or undefined when no job is delayed. */
+/**
+ * Returns the earliest time after `now` at which a job of the queue becomes claimable, by its
+ * run time or the end of its lease, or undefined when there is none.
+ */
 export async function findNextRunAt(db: Kysely<Database>, queue: string, now: number): Promise<number | undefined> {
-  const [row] = (await nextRunAtStatement.execute(db, queue, now)).rows;
+  const [row] = (await nextVisibleAtStatement.execute(db, queue, now)).rows;
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
 }
 
@@ -246,14 +281,11 @@ export async function countJobs(db: Kysely<Database>, queue: string, now: number
 export async function oldestWaitingRunAt(db: Kysely<Database>, queue: string, now: number): Promise<number | null> {
   const row = await db
     .selectFrom('job')
-    .select('run_at')
+    .select((eb) => eb.fn.min('run_at').as('oldest'))
     .where('queue', '=', queue)
-    .where('run_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .orderBy('run_at')
-    .limit(1)
+    .where((eb) => isClaimable(eb, now))
     .executeTakeFirst();
-  return row === undefined ? null : Number(row.run_at);
+  return row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);
 }
 
 /** Deletes a job unless it is under an unexpired lease. Returns whether a job was deleted. */

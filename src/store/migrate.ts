@@ -5,6 +5,7 @@ import { outboxMigration } from './migrations/0002-outbox.js';
 import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
 import { messageStreamMigration } from './migrations/0007-message-stream.js';
+import { jobVisibilityMigration } from './migrations/0008-job-visibility.js';
 import { observabilityMigration } from './migrations/0006-observability.js';
 import type { Database } from './schema.js';
 
@@ -17,6 +18,7 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0004-endpoint-health', endpointHealthMigration()],
     ['0006-observability', observabilityMigration()],
     ['0007-message-stream', messageStreamMigration(dialect)],
+    ['0008-job-visibility', jobVisibilityMigration()],
   ];
 }
 

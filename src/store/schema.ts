@@ -169,6 +169,8 @@ export interface JobTable {
   version: Generated<number>;
   lease_owner: string | null;
   lease_until: number | null;
+  /** When the job may be claimed: its run time while no consumer holds it, its lease end while one does. */
+  visible_at: number;
   created_at: number;
 }
 

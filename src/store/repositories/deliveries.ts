@@ -30,6 +30,40 @@ const updateStatus = new Precompiled(4, (db, id: string, status: DeliveryStatus,
   db.updateTable('delivery').set({ status, next_attempt_at: nextAttemptAt, updated_at: now }).where('id', '=', id),
 );
 
+const insertOne = new Precompiled(
+  9,
+  (
+    db,
+    id: string,
+    msgId: string,
+    endpointId: string,
+    appId: string,
+    status: DeliveryStatus,
+    attemptCount: number,
+    nextAttemptAt: number | null,
+    createdAt: number,
+    updatedAt: number,
+  ) =>
+    db
+      .insertInto('delivery')
+      .values({
+        id,
+        msg_id: msgId,
+        endpoint_id: endpointId,
+        app_id: appId,
+        status,
+        attempt_count: attemptCount,
+        next_attempt_at: nextAttemptAt,
+        created_at: createdAt,
+        updated_at: updatedAt,
+      })
+      .onConflict((conflict) => conflict.columns(['msg_id', 'endpoint_id']).doNothing())
+      .returning('id'),
+);
+
+/** Fan-outs up to this size insert one precompiled row at a time; larger ones use multi-row statements. */
+const rowByRowLimit = 4;
+
 export class DeliveryRepository {
   /**
    * `commits` groups the status changes made outside a caller's transaction with the other
@@ -49,6 +83,26 @@ export class DeliveryRepository {
       return [];
     }
     const inserted: Delivery[] = [];
+    if (deliveries.length <= rowByRowLimit) {
+      for (const delivery of deliveries) {
+        const { rows } = await insertOne.execute(
+          transaction,
+          delivery.id,
+          delivery.msgId,
+          delivery.endpointId,
+          delivery.appId,
+          delivery.status,
+          delivery.attemptCount,
+          delivery.nextAttemptAt,
+          delivery.createdAt,
+          delivery.updatedAt,
+        );
+        if (rows.length > 0) {
+          inserted.push(delivery);
+        }
+      }
+      return inserted;
+    }
     // SQLite limits bound parameters per statement, so large fan-outs go in chunks.
     for (let start = 0; start < deliveries.length; start += 500) {
       const chunk = deliveries.slice(start, start + 500);

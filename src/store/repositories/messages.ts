@@ -45,7 +45,7 @@ export function channelPattern(channel: string): string {
 
 const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('message').selectAll().where('id', '=', id));
 const insertMessage = new Precompiled(
-  9,
+  10,
   (
     db,
     id: string,
@@ -57,6 +57,7 @@ const insertMessage = new Precompiled(
     tags: string | null,
     createdAt: number,
     payloadExpiresAt: number | null,
+    fannedOut: number,
   ) =>
     db.insertInto('message').values({
       id,
@@ -68,6 +69,7 @@ const insertMessage = new Precompiled(
       tags,
       created_at: createdAt,
       payload_expires_at: payloadExpiresAt,
+      fanned_out: fannedOut,
     }),
 );
 const setFannedOut = new Precompiled(1, (db, id: string) => db.updateTable('message').set({ fanned_out: 1 }).where('id', '=', id));
@@ -75,7 +77,11 @@ const setFannedOut = new Precompiled(1, (db, id: string) => db.updateTable('mess
 export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(message: Message, transaction: Transaction<Database>): Promise<void> {
+  /**
+   * Inserts a message. `fannedOut` says that its deliveries are written in the same
+   * transaction, so the fan-out queue and the recovery sweep leave it alone.
+   */
+  async insert(message: Message, transaction: Transaction<Database>, fannedOut = false): Promise<void> {
     await insertMessage.execute(
       transaction,
       message.id,
@@ -87,6 +93,7 @@ export class MessageRepository {
       toJsonColumn(message.tags),
       message.createdAt,
       message.payloadExpiresAt ?? null,
+      fannedOut ? 1 : 0,
     );
   }
 
