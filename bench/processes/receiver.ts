@@ -2,7 +2,7 @@
 // event loop with Hookline or the load generator. It responds to every request with 204.
 // Requests whose path starts with /hook are deliveries: the receiver counts them and records
 // the delay from the `sentAt` time in the payload to receipt. Every other path counts as a
-// ceiling request. While refusing (see `refuse`), deliveries get 503 and count as refused.
+// ceiling request. While refusing (see `refuse`), deliveries get 500 and count as refused.
 // A second server on `deadPort` reads each request and never responds, like an endpoint that
 // times out. It has a port of its own because a dead endpoint is another host.
 // The parent talks to it over IPC: it sends {type: 'ready', port, deadPort}, then replies to
@@ -17,7 +17,7 @@ export interface ReceiverSnapshot {
   /** Distinct deliveries: pairs of request path and `webhook-id`. */
   uniqueMessages: number;
   ceilingRequests: number;
-  /** Deliveries that received a 503 while the receiver rejected them. */
+  /** Deliveries that received a 500 while the receiver rejected them. */
   refused: number;
   /** Requests that reached the dead server. */
   deadRequests: number;
@@ -68,7 +68,9 @@ const server = createServer((request, response) => {
     const isDelivery = request.url?.startsWith('/hook') === true;
     if (isDelivery && refusing) {
       refused += 1;
-      response.writeHead(503);
+      // 500, not 503: Hookline treats 503 as a request to slow down and holds back the
+      // endpoint's other deliveries, so they would not all get their first attempt.
+      response.writeHead(500);
       response.end();
       return;
     }

@@ -56,9 +56,11 @@ const perDelivery = (before: number | undefined, after: number | undefined, coun
 
 /**
  * Schedules `count` deliveries for later and watches them wait and come due. The receiver
- * responds with 503 while the backlog is built, so each delivery fails its first attempt and waits
+ * responds with 500 while the backlog is built, so each delivery fails its first attempt and waits
  * for its one retry, `dueAfterSeconds` (±20% jitter) later: the backlog of an endpoint that
  * was down. Once all have failed once the receiver accepts again, and the retries are timed.
+ * The circuit breaker is set to open only after a million failures, because an open breaker
+ * postpones deliveries without an attempt, and every delivery must have had its first.
  */
 export async function runBacklog(options: BacklogOptions, progress: Progress): Promise<{ figures: BacklogFigures; comparison: ComparisonRow[]; notes: string[] }> {
   const session = await Session.open();
@@ -78,7 +80,7 @@ export async function runBacklog(options: BacklogOptions, progress: Progress): P
 
     const endpoints = Math.min(options.endpoints, options.count);
     const messages = Math.ceil(options.count / endpoints);
-    stack = await Stack.start(options, { HOOKLINE_RETRY_SCHEDULE: `${options.dueAfterSeconds}s` });
+    stack = await Stack.start(options, { HOOKLINE_RETRY_SCHEDULE: `${options.dueAfterSeconds}s`, HOOKLINE_BREAKER_THRESHOLD: '1000000' });
     const uid = 'backlog';
     await stack.createApplication(uid, Array.from({ length: endpoints }, (_, index) => session.hookUrl(`backlog/${index}`)));
     await session.refuse(true);
@@ -174,7 +176,7 @@ export async function runBacklog(options: BacklogOptions, progress: Progress): P
     }
     const notes = [
       `${describeMode(options)}: ${ingest.accepted.toLocaleString('en-US')} messages × ${endpoints} endpoints = ${expected.toLocaleString('en-US')} deliveries, ${options.bodyBytes}-byte bodies, due ${options.dueAfterSeconds} s (±20%) after their first attempt.`,
-      `Scheduling includes the first attempt of every delivery, which the receiver answers 503; ${scheduled ? 'every delivery was scheduled' : 'NOT every delivery was scheduled'} before the first could come due.`,
+      `Scheduling includes the first attempt of every delivery, which the receiver answers 500; ${scheduled ? 'every delivery was scheduled' : 'NOT every delivery was scheduled'} before the first could come due.`,
       `Hookline was stopped just before the first retry came due and started again once every retry was due; its first delivery came ${startupSeconds ?? '—'} s after the start, and the rate runs from the first delivery to the last.`,
       `Store bytes: ${options.mode === 'scaled' ? 'pg_total_relation_size of every table of the run\'s schema' : 'SQLite page_count × page_size, WAL included'}, before and after scheduling, divided by the deliveries; it includes the messages and the first attempts.`,
       ...(figures.refusedTwice > 0 ? [`${figures.refusedTwice.toLocaleString('en-US')} retries came due before the backlog was complete and were refused again.`] : []),

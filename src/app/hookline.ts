@@ -125,7 +125,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const pacing = new EndpointPacing({
     state,
     clock,
-    endpointConcurrency: config.endpointConcurrency ?? Math.max(1, Math.floor(config.workerConcurrency / 2)),
+    endpointConcurrency: config.endpointConcurrency ?? Math.max(1, Math.floor(config.workerConcurrency / 8)),
   });
   const deliveryHealth = new DeliveryHealthReport(store, breaker, pacing);
   const overview = new SystemOverviewService({

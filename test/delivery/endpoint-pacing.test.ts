@@ -9,16 +9,26 @@ function createPacing(endpointConcurrency = 2) {
   return { pacing: new EndpointPacing({ state, clock: () => clock.now, endpointConcurrency }), clock };
 }
 
-test('tryEnter caps only hanging endpoints', () => {
+test('tryEnter caps endpoints until they answer', () => {
   const { pacing } = createPacing(2);
-  for (let index = 0; index < 5; index += 1) {
-    assert.equal(pacing.tryEnter('ep_healthy'), true, `healthy slot ${index}`);
-  }
+  assert.equal(pacing.tryEnter('ep_new'), true);
+  assert.equal(pacing.tryEnter('ep_new'), true);
+  assert.equal(pacing.tryEnter('ep_new'), false);
 
+  pacing.recordResult('ep_new', false);
+  for (let index = 0; index < 5; index += 1) {
+    assert.equal(pacing.tryEnter('ep_new'), true, `answering slot ${index}`);
+  }
+});
+
+test('tryEnter caps endpoints that time out', () => {
+  const { pacing } = createPacing(2);
+  pacing.recordResult('ep_dead', false);
   pacing.recordResult('ep_dead', true);
   assert.equal(pacing.tryEnter('ep_dead'), true);
   assert.equal(pacing.tryEnter('ep_dead'), true);
   assert.equal(pacing.tryEnter('ep_dead'), false);
+
   pacing.leave('ep_dead');
   assert.equal(pacing.tryEnter('ep_dead'), true);
 

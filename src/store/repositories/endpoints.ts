@@ -44,6 +44,14 @@ function toRow(endpoint: Endpoint): Selectable<EndpointTable> {
 }
 
 const selectById = new Precompiled(1, (db, id: string) => db.selectFrom('endpoint').selectAll().where('id', '=', id));
+const selectActiveSecrets = new Precompiled(2, (db, endpointId: string, now: number) =>
+  db
+    .selectFrom('endpoint_secret')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy('created_at', 'desc'),
+);
 const selectEnabled = new Precompiled(1, (db, appId: string) => db.selectFrom('endpoint').selectAll().where('app_id', '=', appId).where('disabled', '=', 0));
 
 export class EndpointRepository {
@@ -144,13 +152,7 @@ export class EndpointRepository {
    * whose grace period has not ended.
    */
   async activeSecrets(endpointId: string, now: number): Promise<EndpointSecret[]> {
-    const rows = await this.db
-      .selectFrom('endpoint_secret')
-      .selectAll()
-      .where('endpoint_id', '=', endpointId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .orderBy('created_at', 'desc')
-      .execute();
+    const { rows } = await selectActiveSecrets.execute(this.db, endpointId, now);
     const secrets = rows.map((row) => ({
       id: row.id,
       endpointId: row.endpoint_id,
