@@ -1,5 +1,5 @@
 import type { Queue as BullQueue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createBullJob, fromBullmqId } from './bullmq-jobs.js';
 import { throwFirstError } from './bullmq-job-writer.js';
@@ -8,9 +8,11 @@ import {
   defineScheduledCommands,
   finishPromotionCommand,
   guardPromotionCommand,
+  queueUnschedule,
   readDueCommand,
   runScript,
   scheduledKeys,
+  type ScheduledExtras,
   type ScheduledKeys,
 } from './bullmq-scheduled.js';
 import type { ErrorLogThrottle } from './error-log-throttle.js';
@@ -116,14 +118,26 @@ export class ScheduledPromoter {
     }
 
     const client = await queue.getBackend().client;
-    const transaction = client.multi();
-    // addJob compares this with the timestamp of an existing job to tell a new job from a duplicate.
+    const transaction = client.multi() as ReturnType<typeof client.multi> & Pick<ChainableCommander, 'zrem' | 'hdel'>;
+    // The finish script compares this with the timestamp of the job to tell a job that addJob
+    // created from one that existed before.
     const timestamp = Date.now();
+    const finishPositions: number[] = [];
+    let commands = 0;
     for (let index = 0; index < flat.length; index += 3) {
       const bullmqId = flat[index] as string;
       const score = flat[index + 1] as string;
       const text = flat[index + 2] as string;
-      const extras = decodeExtras(queue.name, bullmqId, text);
+      let extras: ScheduledExtras;
+      try {
+        extras = decodeExtras(queue.name, bullmqId, text);
+      } catch (error) {
+        // Only another program can have written such a field, and it would fail every pass.
+        this.settings.logger.error({ err: error, jobId: fromBullmqId(bullmqId), extras: text }, 'Dropped a scheduled job whose stored data is invalid');
+        queueUnschedule(transaction, this.keys, bullmqId);
+        commands += 2;
+        continue;
+      }
       const jobKey = queue.toKey(bullmqId);
       const job = { id: fromBullmqId(bullmqId), data: JSON.parse(extras.data) as unknown, runAt: Number(score) };
 
@@ -138,19 +152,23 @@ export class ScheduledPromoter {
         String(extras.attemptsStarted),
         String(extras.attemptsMade),
       ]);
+      finishPositions.push(commands + 2);
+      commands += 3;
     }
 
     const replies = throwFirstError(await transaction.exec(), `promote ${read} scheduled jobs of queue ${queue.name}`);
     let promoted = 0;
     let kept = 0;
-    for (let index = 0; index < read; index += 1) {
-      const outcome = replies[index * 3 + 2];
+    for (const position of finishPositions) {
+      const outcome = replies[position];
       if (outcome === 'promoted') {
         promoted += 1;
       } else if (outcome === 'duplicate') {
         kept += 1;
-        this.settings.logger.debug({ jobId: fromBullmqId(flat[index * 3] as string) }, 'Scheduled job is due but its id has a job already, so it stays until that job ends');
       }
+    }
+    if (kept > 0) {
+      this.settings.logger.debug({ queue: queue.name, kept }, 'Scheduled jobs are due but their ids have jobs already, so they stay until those jobs end');
     }
     return { read, promoted, kept };
   }

@@ -75,20 +75,26 @@ export function encodeExtras(queue: string, bullmqId: string, extras: ScheduledE
   return text;
 }
 
-/** Decodes a scheduled-data field, or '' for a member without one. */
+/**
+ * Decodes a scheduled-data field, or '' for a member without one. Throws a SyntaxError when
+ * the text is not in the format of encodeExtras.
+ */
 export function decodeExtras(queue: string, bullmqId: string, text: string): ScheduledExtras {
+  const implied = () => serializeData(impliedData(queue, fromBullmqId(bullmqId)));
   if (text === '') {
-    return { attemptsStarted: 0, attemptsMade: 0, data: serializeData(impliedData(queue, fromBullmqId(bullmqId))) };
+    return { attemptsStarted: 0, attemptsMade: 0, data: implied() };
   }
 
   const separator = text.indexOf('|');
   const counts = separator === -1 ? text : text.slice(0, separator);
+  if (!/^\d+(,\d+)?$/.test(counts)) {
+    throw new SyntaxError(`Invalid attempt counts ${JSON.stringify(counts)} of scheduled job ${bullmqId}. Expected <attemptsStarted>[,<attemptsMade>].`);
+  }
   const [started, made] = counts.split(',');
-  return {
-    attemptsStarted: Number(started),
-    attemptsMade: made === undefined ? 0 : Number(made),
-    data: separator === -1 ? serializeData(impliedData(queue, fromBullmqId(bullmqId))) : text.slice(separator + 1),
-  };
+  const data = separator === -1 ? implied() : text.slice(separator + 1);
+  // Checks the JSON here, so that a promoter never hands BullMQ data it cannot parse.
+  JSON.parse(data);
+  return { attemptsStarted: Number(started), attemptsMade: made === undefined ? 0 : Number(made), data };
 }
 
 /** Returns the extras of a job added through the queue, which has not been claimed yet. */
@@ -209,14 +215,19 @@ export const finishPromotionCommand = 'hooklineFinishPromotion';
  *   placeholder is deleted again.
  * - 'duplicate': a job with this id existed before, so addJob wrote nothing and the member
  *   stays until that job has ended.
+ * - 'changed' also when a job existed and the member is gone, because an add due now wrote
+ *   that job in place of the member.
  */
 const finishPromotionScript = `
 if redis.call('HEXISTS', KEYS[1], '${placeholderField}') == 1 then
   redis.call('DEL', KEYS[1])
   return 'changed'
 end
-if redis.call('HGET', KEYS[1], 'timestamp') ~= ARGV[2] then
-  return 'duplicate'
+if tonumber(redis.call('HGET', KEYS[1], 'timestamp')) ~= tonumber(ARGV[2]) then
+  if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+    return 'duplicate'
+  end
+  return 'changed'
 end
 if ARGV[3] ~= '0' then
   redis.call('HSET', KEYS[1], 'ats', ARGV[3])
