@@ -208,11 +208,11 @@ export class BullmqConsumer<T> implements Consumer {
 
     const [scheduled, finished] = throwFirstError(await transaction.exec(), `schedule the retry of job ${jobIdOf(job)}`);
     if (scheduled !== 1) {
-      this.logger.warn({ jobId: jobIdOf(job) }, 'Job lost its lock before its retry was scheduled, so the worker that holds the job now decides its run');
+      this.logger.warn({ jobId: jobIdOf(job) }, 'Scheduling the retry of a job failed because the job lost its lock, so the job belongs to the worker that holds its lock now');
       return;
     }
     if (typeof finished === 'number' && finished < 0) {
-      // The lock check passed, so BullMQ refused for another reason and the job stays where it is.
+      // The lock check passed, so BullMQ rejected the move for another reason and the job stays where it is.
       this.logger.error({ jobId: jobIdOf(job), code: finished }, 'Completing a job whose retry was scheduled failed, so the job may run once more before its retry');
       return;
     }

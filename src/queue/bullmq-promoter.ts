@@ -26,8 +26,8 @@ export interface ScheduledPromoterSettings {
   now: () => number;
   /**
    * Maximum time between two looks at the scheduled set, in milliseconds. Members that this
-   * process writes wake the promoter at their run time; this bounds how late a member
-   * written by another process is promoted when no promoter of that process runs.
+   * process writes wake the promoter at their run time. This bounds how late a member that
+   * another process wrote is promoted while no promoter of that process runs.
    */
   intervalMs: number;
   /** Members moved per Redis transaction. */
@@ -36,7 +36,7 @@ export interface ScheduledPromoterSettings {
   errors: ErrorLogThrottle;
 }
 
-/** What one promotion pass did. */
+/** Outcome of one promotion batch. */
 export interface PromotionResult {
   /** Due members read. */
   read: number;
