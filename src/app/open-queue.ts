@@ -59,6 +59,7 @@ export async function openQueue(
     db: store.db,
     lockDurationMs: config.queueLease,
     relay: { intervalMs: config.queuePollInterval },
+    promotion: { intervalMs: config.queuePollInterval },
     logger: logger.child({ component: 'queue' }),
     now: clock,
   });

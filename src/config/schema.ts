@@ -312,7 +312,7 @@ export const settings = {
     unit: 'duration',
     defaultText: '1s',
     description:
-      'How often the embedded queue looks for due jobs when nothing woke it. Jobs added by this process start at once without waiting for a poll.',
+      'How often the queue looks for due jobs when nothing woke it: the embedded queue in its table, and in the scaled mode the outbox relay in the outbox and each worker in the set of jobs scheduled for later. Jobs added or scheduled by this process start on time without waiting for a poll.',
     parse: parseDurationBetween(10, 60_000),
   }),
   recoveryInterval: setting({

@@ -1,8 +1,10 @@
-import { DelayedError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, WaitingError, Worker, type IRedisTransaction, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Consumer, Job, JobHandler, JobOutcome, QueueName } from './contract.js';
-import { fromBullmqId, keptFailedJobs } from './bullmq-jobs.js';
+import { fromBullmqId, keptFailedJobs, serializeData } from './bullmq-jobs.js';
+import { throwFirstError } from './bullmq-job-writer.js';
+import { defineScheduledCommands, encodeExtras, scheduledKeys, scheduleRetryCommand } from './bullmq-scheduled.js';
 import { failureBackoffMs } from './embedded-consumer.js';
 import type { ErrorLogThrottle } from './error-log-throttle.js';
 
@@ -32,6 +34,15 @@ export interface BullmqConsumerSettings {
   now: () => number;
   /** Called once the consumer has closed, so the queue removes it from its consumers. */
   onClosed: () => void;
+  /** Called with the run time of a retry written to the scheduled set. */
+  onScheduled: (runAt: number) => void;
+}
+
+/** The parts of BullMQ 6's Redis backend that write a job's completion into a transaction. */
+interface CompletionBackend {
+  readonly client: Promise<{ multi(): IRedisTransaction }>;
+  moveToCompletedArgs(job: BullJob, returnValue: string, removeOnComplete: boolean, token: string, fetchNext: boolean): unknown[];
+  execCommand(transaction: IRedisTransaction, name: string, args: unknown[]): unknown;
 }
 
 interface RunningJob {
@@ -55,7 +66,10 @@ const released = Symbol('released');
  * Consumes one queue with a BullMQ worker.
  *
  * - A handler that returns nothing completes the job, and BullMQ deletes it.
- * - `{ retryAt }` moves the job to the delayed set under the same id, with the same data.
+ * - `{ retryAt }` in the future removes the job and writes it to the scheduled set (see
+ *   bullmq-scheduled.ts) in one transaction, with its data and attempt counts, and the
+ *   promoter brings it back under the same id when it is due. A `retryAt` that is due
+ *   already moves the job to BullMQ's delayed set, which BullMQ promotes at once.
  * - A handler that throws fails the attempt. BullMQ retries the job after `failureBackoffMs`
  *   of its failed attempts (1 s, doubling, at most 60 s), with attempts in practice
  *   unlimited, so the job is never dropped.
@@ -76,6 +90,7 @@ export class BullmqConsumer<T> implements Consumer {
     this.handler = handler;
     this.logger = settings.logger.child({ queue: settings.queue });
 
+    defineScheduledCommands(settings.connection);
     this.worker = new Worker<T>(settings.queue, (job, token) => this.process(job, token), {
       connection: settings.connection,
       prefix: settings.prefix,
@@ -144,8 +159,13 @@ export class BullmqConsumer<T> implements Consumer {
       if (typeof retryAt !== 'number' || !Number.isFinite(retryAt)) {
         throw new TypeError(`Invalid job outcome: retryAt is ${String(retryAt)}. Expected milliseconds since the epoch.`);
       }
-      // retryAt is on the queue's clock, but BullMQ schedules on the real clock.
-      await job.moveToDelayed(Date.now() + (retryAt - this.settings.now()), token);
+      if (retryAt > this.settings.now()) {
+        await this.scheduleRetry(job, token, retryAt);
+      } else {
+        // retryAt is on the queue's clock, but BullMQ schedules on the real clock.
+        await job.moveToDelayed(Date.now() + (retryAt - this.settings.now()), token);
+      }
+      // Tells BullMQ the job was moved already, so the worker leaves it alone.
       throw new DelayedError();
     } finally {
       this.running.delete(run);
@@ -163,6 +183,40 @@ export class BullmqConsumer<T> implements Consumer {
       run.controller.signal.addEventListener('abort', () => resolve(released), { once: true });
     });
     return Promise.race([handled, aborted]);
+  }
+
+  /**
+   * Writes the job to the scheduled set and completes it, which deletes it from BullMQ, in
+   * one transaction. Both steps check the lock token, so a worker that lost the job to the
+   * stalled check changes nothing.
+   */
+  private async scheduleRetry(job: BullJob<T>, token: string, retryAt: number): Promise<void> {
+    const bullmqId = job.id ?? '';
+    const keys = scheduledKeys(this.worker);
+    const extras = encodeExtras(this.settings.queue, bullmqId, {
+      attemptsStarted: job.attemptsStarted,
+      attemptsMade: job.attemptsMade,
+      data: serializeData(job.data),
+    });
+    // NOTE: getBackend and moveToCompletedArgs are public in BullMQ 6 but not documented, so
+    // an upgrade of BullMQ must keep the BullMQ queue tests passing.
+    const backend = this.worker.getBackend() as unknown as CompletionBackend;
+    const client = await backend.client;
+    const transaction = client.multi();
+    transaction.runCommand(scheduleRetryCommand, [`${this.worker.toKey(bullmqId)}:lock`, keys.members, keys.extras, token, bullmqId, String(Math.round(retryAt)), extras]);
+    backend.execCommand(transaction, 'moveToFinished', backend.moveToCompletedArgs(job, 'null', true, token, false));
+
+    const [scheduled, finished] = throwFirstError(await transaction.exec(), `schedule the retry of job ${jobIdOf(job)}`);
+    if (scheduled !== 1) {
+      this.logger.warn({ jobId: jobIdOf(job) }, 'Scheduling the retry of a job failed because the job lost its lock, so the job belongs to the worker that holds its lock now');
+      return;
+    }
+    if (typeof finished === 'number' && finished < 0) {
+      // The lock check passed, so BullMQ rejected the move for another reason and the job stays where it is.
+      this.logger.error({ jobId: jobIdOf(job), code: finished }, 'Completing a job whose retry was scheduled failed, so the job may run once more before its retry');
+      return;
+    }
+    this.settings.onScheduled(retryAt);
   }
 
   /** Returns an aborted job to the front of the waiting list without counting the attempt. */

@@ -104,10 +104,9 @@ export function serializeData(data: unknown): string {
 
 /**
  * Creates the BullMQ job for `job`. The delay is computed on the queue's clock `now`, and
- * BullMQ counts it from `Date.now()` on the real clock.
+ * BullMQ counts it from `timestamp` on the real clock, which defaults to `Date.now()`.
  */
-export function createBullJob(queue: BullQueue, job: QueuedJob, now: number): BullJob {
-  const timestamp = Date.now();
+export function createBullJob(queue: BullQueue, job: QueuedJob, now: number, timestamp = Date.now()): BullJob {
   const bullmqId = toBullmqId(job.id);
   const options: JobsOptions = {
     jobId: bullmqId,

@@ -6,6 +6,7 @@ import type { Consumer, ConsumerOptions, JobHandler, JobToAdd, Queue, QueueCount
 import { BullmqConsumer } from './bullmq-consumer.js';
 import { BullmqJobWriter } from './bullmq-job-writer.js';
 import { toQueuedJobs } from './bullmq-jobs.js';
+import { ScheduledPromoter } from './bullmq-promoter.js';
 import { DeferredReplacements } from './bullmq-replacements.js';
 import { ErrorLogThrottle } from './error-log-throttle.js';
 import { insertOutboxRows, OutboxRelay } from './outbox-relay.js';
@@ -24,6 +25,17 @@ export interface OutboxRelayOptions {
   intervalMs?: number;
   /** Maximum wait between retries while Redis is unreachable, in milliseconds. Default 10,000. */
   maxBackoffMs?: number;
+}
+
+export interface PromotionOptions {
+  /**
+   * Maximum time between two looks at the scheduled set, in milliseconds. Jobs that this
+   * process schedules wake its promoter at their run time, so this bounds how late a job is
+   * that another process scheduled while no promoter of that process runs. Default 1,000.
+   */
+  intervalMs?: number;
+  /** Scheduled jobs moved to BullMQ per Redis transaction. Default 500. */
+  batchSize?: number;
 }
 
 export interface BullmqQueueOptions {
@@ -53,6 +65,8 @@ export interface BullmqQueueOptions {
   /** Clock in milliseconds since the epoch, for run times. Defaults to `Date.now`. BullMQ still waits in real time. */
   now?: () => number;
   relay?: OutboxRelayOptions;
+  /** Promotion of scheduled jobs, which runs in every process that consumes a queue. */
+  promotion?: PromotionOptions;
   /** Opens a Redis connection. Defaults to `new Redis(url, options)`. Pass one to add TLS or other client options. */
   createRedis?: CreateRedis;
 }
@@ -73,12 +87,18 @@ interface QueueSide {
   bull: BullQueue;
   writer: BullmqJobWriter;
   replacements: DeferredReplacements;
+  promoter: ScheduledPromoter;
 }
 
 /**
  * The queue driver on BullMQ and Redis, for the scaled mode. Jobs added inside a store
  * transaction go through the outbox table and a relay (see OutboxRelay), so the API keeps
  * accepting messages while Redis is unreachable.
+ *
+ * Jobs due later wait in a compact sorted set per queue instead of BullMQ's delayed set,
+ * and a promoter in every consuming process moves them into BullMQ when they are due (see
+ * bullmq-scheduled.ts and ScheduledPromoter). A job that BullMQ delays after a handler
+ * throws stays in BullMQ's delayed set.
  *
  * Differences from the embedded driver:
  * - A job replaced while it runs keeps running; its new version is written once the run
@@ -94,6 +114,8 @@ export class BullmqQueue implements Queue {
   private readonly options: BullmqQueueOptions;
   private readonly prefix: string;
   private readonly stalledIntervalMs: number;
+  private readonly promotionIntervalMs: number;
+  private readonly promotionBatchSize: number;
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly errors: ErrorLogThrottle;
@@ -117,10 +139,18 @@ export class BullmqQueue implements Queue {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`Invalid relay.batchSize: ${batchSize}. Expected a positive integer.`);
     }
+    const promotionIntervalMs = options.promotion?.intervalMs ?? 1_000;
+    validateDuration('promotion.intervalMs', promotionIntervalMs);
+    const promotionBatchSize = options.promotion?.batchSize ?? 500;
+    if (!Number.isInteger(promotionBatchSize) || promotionBatchSize < 1) {
+      throw new RangeError(`Invalid promotion.batchSize: ${promotionBatchSize}. Expected a positive integer.`);
+    }
 
     this.options = options;
     this.prefix = options.prefix ?? 'hookline';
     this.stalledIntervalMs = stalledIntervalMs;
+    this.promotionIntervalMs = promotionIntervalMs;
+    this.promotionBatchSize = promotionBatchSize;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.errors = new ErrorLogThrottle(options.logger);
@@ -187,10 +217,12 @@ export class BullmqQueue implements Queue {
       throw new RangeError(`Invalid concurrency for queue ${queue}: ${options.concurrency}. Expected a positive integer.`);
     }
 
+    const side = this.sides[queue];
+    side.promoter.start();
     const consumer: BullmqConsumer<T> = new BullmqConsumer<T>(
       {
         queue,
-        connection: this.connections.get(this.sides[queue].url, 'worker'),
+        connection: this.connections.get(side.url, 'worker'),
         prefix: this.prefix,
         concurrency: options.concurrency,
         lockDurationMs: this.options.lockDurationMs,
@@ -199,6 +231,7 @@ export class BullmqQueue implements Queue {
         errors: this.errors,
         now: this.now,
         onClosed: () => this.consumers.delete(consumer),
+        onScheduled: (runAt) => side.promoter.wake(runAt),
       },
       handler,
     );
@@ -220,8 +253,9 @@ export class BullmqQueue implements Queue {
   }
 
   /**
-   * Stops the relay, closes every consumer (see Consumer.close), then closes the queues and
-   * their Redis connections. Outbox rows not yet relayed stay for the next process.
+   * Stops the relay, closes every consumer (see Consumer.close), stops the promoters, then
+   * closes the queues and their Redis connections. Outbox rows not yet relayed stay for the
+   * next process, and scheduled jobs for the promoters of other processes.
    */
   async close(timeoutMs: number): Promise<void> {
     if (this.closed) {
@@ -234,6 +268,7 @@ export class BullmqQueue implements Queue {
     await this.maintaining;
     await Promise.all([...this.consumers].map((consumer) => consumer.close(timeoutMs)));
     for (const side of Object.values(this.sides)) {
+      await side.promoter.close();
       await side.replacements.close();
       await side.bull.close();
     }
@@ -255,10 +290,20 @@ export class BullmqQueue implements Queue {
     });
 
     const logger = this.logger.child({ queue });
+    const promoter = new ScheduledPromoter({
+      queue: bull,
+      redis,
+      now: this.now,
+      intervalMs: this.promotionIntervalMs,
+      batchSize: this.promotionBatchSize,
+      logger,
+      errors: this.errors,
+    });
+    const onScheduled = (runAt: number) => promoter.wake(runAt);
     return {
       url,
       bull,
-      writer: new BullmqJobWriter({ queue: bull, redis, now: this.now, logger }),
+      writer: new BullmqJobWriter({ queue: bull, redis, now: this.now, logger, onScheduled }),
       replacements: new DeferredReplacements({
         queue: bull,
         redis,
@@ -266,7 +311,9 @@ export class BullmqQueue implements Queue {
         prefix: this.prefix,
         now: this.now,
         logger,
+        onScheduled,
       }),
+      promoter,
     };
   }
 

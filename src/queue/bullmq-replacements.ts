@@ -3,6 +3,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { throwFirstError } from './bullmq-job-writer.js';
 import { createBullJob, fromBullmqId, queueRemoveJob, replacementsKey, type StoredReplacement } from './bullmq-jobs.js';
+import { defineScheduledCommands, extrasOfNewJob, queueSchedule, queueUnschedule, scheduledKeys, type ScheduledKeys } from './bullmq-scheduled.js';
 
 export interface DeferredReplacementsSettings {
   /** BullMQ queue on the producer connection, for the cheap look-up of waiting replacements. */
@@ -14,6 +15,8 @@ export interface DeferredReplacementsSettings {
   prefix: string;
   now: () => number;
   logger: Logger;
+  /** Called with the run time of a replacement written to the scheduled set. */
+  onScheduled: (runAt: number) => void;
 }
 
 /**
@@ -25,15 +28,19 @@ export interface DeferredReplacementsSettings {
  * Redis discards the transaction when a worker claims the job, an add changes the
  * replacement, or another process writes it first, and the next pass looks again. So no
  * replacement is written twice, and none is written over a run that has started since.
+ * A replacement due later goes to the scheduled set, and one due now to BullMQ. Either
+ * way it takes the place of the member that the run's retryAt outcome wrote, if any.
  */
 export class DeferredReplacements {
   private readonly settings: DeferredReplacementsSettings;
   private readonly key: string;
+  private readonly scheduled: ScheduledKeys;
   private transactionQueue: { queue: BullQueue; redis: Redis } | undefined;
 
   constructor(settings: DeferredReplacementsSettings) {
     this.settings = settings;
     this.key = replacementsKey(settings.queue);
+    this.scheduled = scheduledKeys(settings.queue);
   }
 
   /** Writes every replacement whose job is no longer running. Returns how many were written. */
@@ -82,19 +89,29 @@ export class DeferredReplacements {
 
       const replacement = JSON.parse(stored) as StoredReplacement;
       const client = await queue.getBackend().client;
-      const transaction = client.multi() as ReturnType<typeof client.multi> & Pick<ChainableCommander, 'hdel'>;
+      const transaction = client.multi() as ReturnType<typeof client.multi> & Pick<ChainableCommander, 'hdel' | 'zrem'>;
       transaction.hdel(this.key, bullmqId);
       if (exists === 1) {
         queueRemoveJob(queue, transaction, bullmqId);
       }
       const job = { id, data: JSON.parse(replacement.data) as unknown, runAt: replacement.runAt };
-      await createBullJob(queue, job, this.settings.now()).addJob(transaction);
+      const now = this.settings.now();
+      const scheduled = job.runAt > now;
+      if (scheduled) {
+        queueSchedule(transaction, queue, this.scheduled, job, extrasOfNewJob(queue.name, job), 'replace');
+      } else {
+        queueUnschedule(transaction, this.scheduled, bullmqId);
+        await createBullJob(queue, job, now).addJob(transaction);
+      }
 
       const results = await transaction.exec();
       if (results === null) {
         return false;
       }
       throwFirstError(results, `write the replacement of job ${id}`);
+      if (scheduled) {
+        this.settings.onScheduled(job.runAt);
+      }
       this.settings.logger.debug({ jobId: id, runAt: replacement.runAt }, 'Wrote the replacement of a job whose run has ended');
       return true;
     } catch (error) {
@@ -107,6 +124,7 @@ export class DeferredReplacements {
   private openTransactionQueue(): { queue: BullQueue; redis: Redis } {
     if (!this.transactionQueue) {
       const redis = this.settings.openTransactions();
+      defineScheduledCommands(redis);
       const queue = new BullQueue(this.settings.queue.name, { connection: redis, prefix: this.settings.prefix });
       queue.on('error', () => {
         // The connection logs its own errors, and failed commands reject in applyOne.

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Job, Queue } from '../../src/queue/contract.js';
 import { BullmqQueue, type BullmqQueueOptions } from '../../src/queue/bullmq-queue.js';
+import { ScheduledPromoter } from '../../src/queue/bullmq-promoter.js';
+import { encodeExtras } from '../../src/queue/bullmq-scheduled.js';
+import { ErrorLogThrottle } from '../../src/queue/error-log-throttle.js';
 import { checkRedisPolicy } from '../../src/queue/redis-policy.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import type { Database } from '../../src/store/schema.js';
@@ -567,7 +571,8 @@ if (redisReason !== undefined) {
         ]);
 
         assert.deepEqual(await queue.counts('events'), { waiting: 1, delayed: 1, active: 0 });
-        assert.equal(await redis.hget(`${bullmqPrefix(prefix)}:events:present`, 'data'), '{"version":1}');
+        // The delayed job waits in the scheduled set, with its data beside it.
+        assert.equal(await redis.hget(`${bullmqPrefix(prefix)}:events:hookline:scheduled-data`, 'present'), '0|{"version":1}');
         assert.equal(await redis.hget(`${bullmqPrefix(prefix)}:events:missing`, 'data'), '{"version":1}');
       } finally {
         redis.disconnect();
@@ -596,4 +601,350 @@ if (redisReason !== undefined) {
       }
       await assert.rejects(queue.add('events', [{ id: 'late', data: {} }]), /queue is closed/);
     }));
+  describe('scheduled set', () => {
+    function scheduledKey(prefix: string, queue: 'events' | 'webhooks'): string {
+      return `${bullmqPrefix(prefix)}:${queue}:hookline:scheduled`;
+    }
+
+    function scheduledDataKey(prefix: string, queue: 'events' | 'webhooks'): string {
+      return `${bullmqPrefix(prefix)}:${queue}:hookline:scheduled-data`;
+    }
+
+    /** Opens a promoter of the webhooks queue on a connection of its own, as another process would. */
+    function openPromoter(prefix: string, logger: Logger, batchSize: number): { promoter: ScheduledPromoter; close: () => Promise<void> } {
+      const redis = new Redis(testRedisUrl);
+      const bull = new BullQueue('webhooks', { connection: redis, prefix: bullmqPrefix(prefix) });
+      const promoter = new ScheduledPromoter({
+        queue: bull,
+        redis,
+        now: Date.now,
+        intervalMs: 60_000,
+        batchSize,
+        logger,
+        errors: new ErrorLogThrottle(logger),
+      });
+      return {
+        promoter,
+        async close() {
+          await promoter.close();
+          await bull.close();
+          redis.disconnect();
+        },
+      };
+    }
+
+    test('retry waits in the set, then runs once', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        const runs: Job<unknown>[] = [];
+        const firstDone = createGate();
+        queue.consume(
+          'webhooks',
+          async (job) => {
+            runs.push(job);
+            if (runs.length === 1) {
+              firstDone.open();
+              return { retryAt: Date.now() + 400 };
+            }
+            return undefined;
+          },
+          { concurrency: 2 },
+        );
+        try {
+          await queue.add('webhooks', [{ id: 'dlv_retried', data: { deliveryId: 'dlv_retried', trigger: 0 } }]);
+          await firstDone.promise;
+          await waitFor('the retry to be scheduled', async () => (await redis.zscore(scheduledKey(prefix, 'webhooks'), 'dlv_retried')) !== null);
+
+          assert.equal(await redis.exists(`${bullmqPrefix(prefix)}:webhooks:dlv_retried`), 0, 'the BullMQ job was kept beside the member');
+          assert.equal(await redis.zcard(`${bullmqPrefix(prefix)}:webhooks:delayed`), 0, 'the retry went to BullMQ delayed set');
+          // One claim so far, and the data is the one the id implies, so only the count is stored.
+          assert.equal(await redis.hget(scheduledDataKey(prefix, 'webhooks'), 'dlv_retried'), '1');
+          assert.deepEqual(await queue.counts('webhooks'), { waiting: 0, delayed: 1, active: 0 });
+
+          await waitFor('the retry to run', () => runs.length === 2);
+          await waitFor('the queue to be empty', () => isEmpty(queue, 'webhooks'));
+          // Several promotion passes of 100 ms for a late duplicate to show up.
+          await delay(300);
+          assert.equal(runs.length, 2);
+          assert.equal(runs[1]?.attempts, 2);
+          assert.deepEqual(runs[1]?.data, { deliveryId: 'dlv_retried', trigger: 0 });
+          assert.equal(await redis.zcard(scheduledKey(prefix, 'webhooks')), 0);
+          assert.equal(await redis.hlen(scheduledDataKey(prefix, 'webhooks')), 0);
+        } finally {
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+
+    test('retry keeps data that differs from the id', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const runs: Job<unknown>[] = [];
+        const data = { deliveryId: 'dlv_traced', trigger: 1, trace: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } };
+        queue.consume(
+          'webhooks',
+          async (job) => {
+            runs.push(job);
+            if (runs.length === 1) {
+              throw new Error('store unavailable');
+            }
+            return runs.length === 2 ? { retryAt: Date.now() + 100 } : undefined;
+          },
+          { concurrency: 1 },
+        );
+        try {
+          await queue.add('webhooks', [{ id: 'dlv_traced', data }]);
+          await waitFor('the third run', () => runs.length === 3, 10_000);
+          assert.deepEqual(runs[2]?.data, data);
+          assert.equal(runs[2]?.attempts, 3);
+          await waitFor('the queue to be empty', () => isEmpty(queue, 'webhooks'));
+        } finally {
+          await queue.close(0);
+        }
+      }));
+
+    test('add replaces a scheduled job', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        try {
+          const later = Date.now() + 60_000;
+          await queue.add('events', [{ id: 'msg_1', data: { msgId: 'msg_1' }, runAt: later }]);
+          await queue.add('events', [{ id: 'msg_1', data: { msgId: 'msg_1', version: 2 }, runAt: later + 1_000 }]);
+
+          assert.equal(await redis.zscore(scheduledKey(prefix, 'events'), 'msg_1'), String(later + 1_000));
+          assert.equal(await redis.hget(scheduledDataKey(prefix, 'events'), 'msg_1'), '0|{"msgId":"msg_1","version":2}');
+          assert.deepEqual(await queue.counts('events'), { waiting: 0, delayed: 1, active: 0 });
+
+          await queue.add('events', [{ id: 'msg_1', data: { msgId: 'msg_1', version: 3 } }]);
+          assert.equal(await redis.zscore(scheduledKey(prefix, 'events'), 'msg_1'), null);
+          assert.equal(await redis.hexists(scheduledDataKey(prefix, 'events'), 'msg_1'), 0);
+          assert.deepEqual(await queue.counts('events'), { waiting: 1, delayed: 0, active: 0 });
+
+          await queue.add('events', [{ id: 'msg_1', data: { msgId: 'msg_1' }, runAt: later }]);
+          assert.equal(await redis.exists(`${bullmqPrefix(prefix)}:events:msg_1`), 0, 'the waiting version was kept');
+          // The data is the one the id implies and there were no claims, so no field is stored.
+          assert.equal(await redis.hexists(scheduledDataKey(prefix, 'events'), 'msg_1'), 0);
+          assert.deepEqual(await queue.counts('events'), { waiting: 0, delayed: 1, active: 0 });
+
+          await queue.remove('events', 'msg_1');
+          assert.deepEqual(await queue.counts('events'), { waiting: 0, delayed: 0, active: 0 });
+        } finally {
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+
+    test('ensure keeps a scheduled job', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        try {
+          const later = Date.now() + 60_000;
+          await queue.add('webhooks', [{ id: 'dlv_1', data: { deliveryId: 'dlv_1', trigger: 1 }, runAt: later }]);
+
+          const added = await queue.ensure('webhooks', [
+            { id: 'dlv_1', data: { deliveryId: 'dlv_1', trigger: 0 } },
+            { id: 'dlv_2', data: { deliveryId: 'dlv_2', trigger: 0 }, runAt: later },
+          ]);
+          assert.equal(added, 1);
+          assert.equal(await redis.zscore(scheduledKey(prefix, 'webhooks'), 'dlv_1'), String(later));
+          assert.equal(await redis.hget(scheduledDataKey(prefix, 'webhooks'), 'dlv_1'), '0|{"deliveryId":"dlv_1","trigger":1}');
+          assert.equal(await redis.zscore(scheduledKey(prefix, 'webhooks'), 'dlv_2'), String(later));
+          assert.deepEqual(await queue.counts('webhooks'), { waiting: 0, delayed: 2, active: 0 });
+          assert.equal(await queue.ensure('webhooks', [{ id: 'dlv_2', data: { deliveryId: 'dlv_2', trigger: 0 } }]), 0);
+        } finally {
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+
+    test('due job counts as waiting until promoted', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        try {
+          const runAt = Date.now() + 50;
+          await queue.add('webhooks', [{ id: 'dlv_due', data: { deliveryId: 'dlv_due', trigger: 0 }, runAt }]);
+          assert.equal(await queue.oldestWaitingDueAt('webhooks'), null);
+          await delay(100);
+
+          // No consumer runs, so no promoter moves the job.
+          assert.deepEqual(await queue.counts('webhooks'), { waiting: 1, delayed: 0, active: 0 });
+          assert.equal(await queue.oldestWaitingDueAt('webhooks'), runAt);
+        } finally {
+          await queue.close(0);
+        }
+      }));
+
+    test('two promoters move each job once', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const promoters = [openPromoter(prefix, logs.logger, 40), openPromoter(prefix, logs.logger, 40)];
+        const total = 400;
+        const runs = new Map<string, number>();
+        try {
+          const runAt = Date.now() + 100;
+          const ids = Array.from({ length: total }, (_, index) => `dlv_${index}`);
+          await queue.add(
+            'webhooks',
+            ids.map((id) => ({ id, data: { deliveryId: id, trigger: 0 }, runAt })),
+          );
+          await delay(150);
+
+          const results = await Promise.all(
+            promoters.map(async ({ promoter }) => {
+              let promoted = 0;
+              for (;;) {
+                const result = await promoter.promoteDue();
+                promoted += result.promoted;
+                if (result.read === 0) {
+                  return promoted;
+                }
+              }
+            }),
+          );
+          assert.equal((results[0] ?? 0) + (results[1] ?? 0), total);
+          assert.deepEqual(await queue.counts('webhooks'), { waiting: total, delayed: 0, active: 0 });
+
+          queue.consume(
+            'webhooks',
+            async (job) => {
+              runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+            },
+            { concurrency: 20 },
+          );
+          await waitFor('every job to run', async () => runs.size === total && (await isEmpty(queue, 'webhooks')), 20_000);
+          await delay(300);
+          assert.deepEqual(
+            [...runs].filter(([, count]) => count !== 1),
+            [],
+          );
+        } finally {
+          await Promise.all(promoters.map((promoter) => promoter.close()));
+          await queue.close(0);
+        }
+      }));
+
+    test('member beside its job is not lost', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        // The state that a mover which died after adding the job to BullMQ and before
+        // removing the member would leave: both exist. The job runs, and the member runs once
+        // that job has ended, so the job runs twice but never zero times.
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        const runs: Job<unknown>[] = [];
+        try {
+          await queue.add('webhooks', [{ id: 'dlv_both', data: { deliveryId: 'dlv_both', trigger: 0 } }]);
+          await redis.zadd(scheduledKey(prefix, 'webhooks'), Date.now() - 10, 'dlv_both');
+          await redis.hset(scheduledDataKey(prefix, 'webhooks'), 'dlv_both', '1');
+
+          const { promoter, close } = openPromoter(prefix, logs.logger, 10);
+          try {
+            assert.deepEqual(await promoter.promoteDue(), { read: 1, promoted: 0, kept: 1 });
+          } finally {
+            await close();
+          }
+          assert.equal(await redis.zcard(scheduledKey(prefix, 'webhooks')), 1);
+
+          queue.consume(
+            'webhooks',
+            async (job) => {
+              runs.push(job);
+            },
+            { concurrency: 1 },
+          );
+          await waitFor('both runs', () => runs.length === 2);
+          await waitFor('the queue to be empty', () => isEmpty(queue, 'webhooks'));
+          assert.deepEqual(
+            runs.map((run) => run.attempts),
+            [1, 2],
+          );
+          assert.equal(await redis.zcard(scheduledKey(prefix, 'webhooks')), 0);
+        } finally {
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+
+    test('promotion transaction is all or nothing', () =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        // A process that dies before EXEC leaves every member in place, so a later pass finds them.
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        const dying = openPromoter(prefix, logs.logger, 10);
+        try {
+          const runAt = Date.now() + 20;
+          await queue.add('webhooks', [
+            { id: 'dlv_a', data: { deliveryId: 'dlv_a', trigger: 0 }, runAt },
+            { id: 'dlv_b', data: { deliveryId: 'dlv_b', trigger: 0 }, runAt },
+          ]);
+          await delay(50);
+
+          const backend = (dying.promoter as unknown as { settings: { queue: BullQueue } }).settings.queue.getBackend();
+          const client = await backend.client;
+          const multi = client.multi.bind(client);
+          client.multi = () => {
+            const transaction = multi();
+            transaction.exec = async () => {
+              throw new Error('process killed before EXEC');
+            };
+            return transaction;
+          };
+          await assert.rejects(dying.promoter.promoteDue(), /process killed before EXEC/);
+          assert.equal(await redis.zcard(scheduledKey(prefix, 'webhooks')), 2);
+          assert.deepEqual(await queue.counts('webhooks'), { waiting: 2, delayed: 0, active: 0 });
+
+          const { promoter, close } = openPromoter(prefix, logs.logger, 10);
+          try {
+            assert.deepEqual(await promoter.promoteDue(), { read: 2, promoted: 2, kept: 0 });
+          } finally {
+            await close();
+          }
+          assert.equal(await redis.zcard(scheduledKey(prefix, 'webhooks')), 0);
+          assert.equal(await redis.llen(`${bullmqPrefix(prefix)}:webhooks:wait`), 2);
+        } finally {
+          await dying.close();
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+
+    test('memory per scheduled job', (context) =>
+      withStore(sqlite, async ({ store, prefix, logs }) => {
+        // Writes scheduled jobs through the queue and, for retries, the same encoding the
+        // consumer writes. Over 128 members, so Redis uses the encodings a large backlog gets.
+        const { queue } = openQueue(queueOptions(store.db, prefix, logs.logger));
+        const redis = new Redis(testRedisUrl);
+        try {
+          const count = 2_000;
+          const runAt = Date.now() + 3_600_000;
+          // Delivery ids have the length of real ones: `dlv_` and 26 characters.
+          const ids = Array.from({ length: count }, (_, index) => `dlv_${String(index).padStart(26, '0')}`);
+          await queue.add(
+            'webhooks',
+            ids.map((id, index) => ({ id, data: { deliveryId: id, trigger: 0 }, runAt: runAt + index })),
+          );
+
+          const usage = async (key: string) => Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+          const membersBytes = await usage(scheduledKey(prefix, 'webhooks'));
+
+          // A retry after the first attempt stores its claim count beside the member.
+          const pipeline = redis.pipeline();
+          for (const id of ids) {
+            pipeline.hset(scheduledDataKey(prefix, 'webhooks'), id, encodeExtras('webhooks', id, { attemptsStarted: 1, attemptsMade: 0, data: JSON.stringify({ deliveryId: id, trigger: 0 }) }));
+          }
+          await pipeline.exec();
+          const extrasBytes = await usage(scheduledDataKey(prefix, 'webhooks'));
+
+          const newJobBytes = membersBytes / count;
+          const retryBytes = (membersBytes + extrasBytes) / count;
+          context.diagnostic(`Redis bytes per scheduled job (MEMORY USAGE): ${newJobBytes.toFixed(0)} added with a future runAt, ${retryBytes.toFixed(0)} for a retry`);
+          assert.ok(retryBytes < 300, `a scheduled retry takes ${retryBytes.toFixed(0)} bytes`);
+        } finally {
+          redis.disconnect();
+          await queue.close(0);
+        }
+      }));
+  });
 }
