@@ -38,7 +38,8 @@ export class ApplicationRepository {
   async findByIdOrUid(idOrUid: string): Promise<Application | undefined> {
     // Two lookups on unique indexes cost less than one query with OR, which SQLite runs
     // with both indexes and a sort. An id match wins over a uid match.
-    const [byId] = (await selectById.execute(this.db, idOrUid)).rows;
+    // Every id starts with `app_`, so a value without it can only be a uid.
+    const [byId] = idOrUid.startsWith('app_') ? (await selectById.execute(this.db, idOrUid)).rows : [];
     const match = byId ?? (await selectByUid.execute(this.db, idOrUid)).rows[0];
     return match ? toApplication(match) : undefined;
   }
