@@ -6,6 +6,7 @@ import { recoveryMigration } from './migrations/0003-recovery-indexes.js';
 import { endpointHealthMigration } from './migrations/0004-endpoint-health.js';
 import { messageStreamMigration } from './migrations/0007-message-stream.js';
 import { jobVisibilityMigration } from './migrations/0008-job-visibility.js';
+import { attemptDeliveryIndexMigration } from './migrations/0009-attempt-delivery-index.js';
 import { observabilityMigration } from './migrations/0006-observability.js';
 import type { Database } from './schema.js';
 
@@ -19,6 +20,7 @@ function migrationsFor(dialect: Dialect): [name: string, migration: Migration][]
     ['0006-observability', observabilityMigration()],
     ['0007-message-stream', messageStreamMigration(dialect)],
     ['0008-job-visibility', jobVisibilityMigration()],
+    ['0009-attempt-delivery-index', attemptDeliveryIndexMigration()],
   ];
 }
 

@@ -33,7 +33,7 @@ test('concurrent migrations apply once on PostgreSQL', async (context) => {
   try {
     const results = await Promise.all(connections.map(({ db }) => migrateToLatest(db, 'postgres')));
     const applied = results.flat();
-    assert.deepEqual(applied.sort(), ['0001-initial', '0002-outbox', '0003-recovery-indexes', '0004-endpoint-health', '0006-observability', '0007-message-stream', '0008-job-visibility']);
+    assert.deepEqual(applied.sort(), ['0001-initial', '0002-outbox', '0003-recovery-indexes', '0004-endpoint-health', '0006-observability', '0007-message-stream', '0008-job-visibility', '0009-attempt-delivery-index']);
     const rows = await connections[0]?.db.selectFrom('hookline_migration' as never).selectAll().execute();
     assert.equal(rows?.length, applied.length);
   } finally {
