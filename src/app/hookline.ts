@@ -100,7 +100,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const { queue, state } = opened;
   // API processes accept messages and serve the pull API; workers create operational
   // webhook messages, so they publish notices too but have no readers to wake.
-  const notifier = openMessageNotifier(config, logger, roles.api);
+  const notifier = await openMessageNotifier(config, logger, roles.api);
 
   const tracing = await startTracing({ serviceName: 'hookline', version, environment: process.env });
   if (tracing.enabled) {

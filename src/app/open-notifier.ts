@@ -1,4 +1,4 @@
-import { MemoryMessageNotifier, RedisMessageNotifier, type MessageNotifier } from '../cache/message-notifier.js';
+import { MemoryMessageNotifier, type MessageNotifier } from '../cache/message-notifier.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { ErrorLogThrottle } from '../queue/error-log-throttle.js';
@@ -7,14 +7,15 @@ import { redisUrls } from './open-queue.js';
 /**
  * Opens the notifier that wakes pull API readers: in-process in the embedded mode, Redis
  * pub/sub in the scaled mode, so a message accepted by one API process reaches the
- * readers of every other.
+ * readers of every other. The Redis client is loaded only in the scaled mode.
  */
-export function openMessageNotifier(config: Readonly<Config>, logger: Logger, listen: boolean): MessageNotifier {
+export async function openMessageNotifier(config: Readonly<Config>, logger: Logger, listen: boolean): Promise<MessageNotifier> {
   const urls = redisUrls(config);
   if (urls === undefined) {
     return new MemoryMessageNotifier();
   }
 
+  const { RedisMessageNotifier } = await import('../cache/redis-message-notifier.js');
   // During an outage every accepted message fails to publish, so repeats are counted, not logged.
   const errors = new ErrorLogThrottle(logger.child({ component: 'message-notifier' }));
   return new RedisMessageNotifier({

@@ -1,12 +1,9 @@
 import type { SharedState } from '../cache/contract.js';
 import { MemoryState } from '../cache/memory-state.js';
-import { RedisState } from '../cache/redis-state.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { BullmqQueue } from '../queue/bullmq-queue.js';
 import type { Queue, QueueName } from '../queue/contract.js';
 import { EmbeddedQueue } from '../queue/embedded-queue.js';
-import { checkRedisPolicy } from '../queue/redis-policy.js';
 import type { Store } from '../store/store.js';
 
 export type Mode = 'embedded' | 'scaled';
@@ -27,7 +24,9 @@ export function modeOf(config: Readonly<Config>): Mode {
 
 /**
  * Opens the queue and the shared state of the configured mode: BullMQ and Redis when a
- * Redis URL is set, else the embedded queue in the store's database and memory. In the
+ * Redis URL is set, else the embedded queue in the store's database and memory. BullMQ
+ * and the Redis client are loaded only in the scaled mode, which keeps them out of the
+ * embedded process's memory. In the
  * scaled mode every Redis server is checked first, because a policy that evicts keys
  * would drop queued jobs.
  */
@@ -50,6 +49,11 @@ export async function openQueue(
     return { queue, state: new MemoryState(clock) };
   }
 
+  const [{ BullmqQueue }, { RedisState }, { checkRedisPolicy }] = await Promise.all([
+    import('../queue/bullmq-queue.js'),
+    import('../cache/redis-state.js'),
+    import('../queue/redis-policy.js'),
+  ]);
   for (const url of new Set(Object.values(urls))) {
     await checkRedisPolicy(url);
   }

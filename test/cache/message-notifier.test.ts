@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryMessageNotifier, RedisMessageNotifier } from '../../src/cache/message-notifier.js';
+import { MemoryMessageNotifier } from '../../src/cache/message-notifier.js';
+import { RedisMessageNotifier } from '../../src/cache/redis-message-notifier.js';
 import { waitFor } from '../helpers/hookline.js';
 import { redisUnavailable, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
