@@ -62,6 +62,7 @@ export async function startHooklineProcess(options: HooklineProcessOptions): Pro
     HOOKLINE_ADMIN_TOKEN: benchAdminToken,
     HOOKLINE_ALLOW_LOOPBACK: 'true',
     HOOKLINE_LOG_LEVEL: 'warn',
+    // Node options for the Hookline processes only, such as a preload that counts statements.
     ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     ...(options.workerConcurrency === undefined ? {} : { HOOKLINE_WORKER_CONCURRENCY: String(options.workerConcurrency) }),
     ...options.env,
