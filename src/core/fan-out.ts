@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Logger } from '../observability/logger.js';
 import { currentTraceCarrier, type TraceCarrier } from '../observability/tracing.js';
 import type { JobHandler, Queue } from '../queue/contract.js';
-import type { DeliveryJob, FanOutJob } from '../queue/jobs.js';
+import type { AttemptRecords, DeliveryJob, FanOutJob } from '../queue/jobs.js';
 import { createId } from '../store/ids.js';
 import { DeliveryStatus, type Delivery, type Endpoint, type Message } from '../store/records.js';
 import type { Database } from '../store/schema.js';
@@ -43,7 +43,9 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
  * Writes deliveries that are due now, each with its job on the `webhooks` queue, through
  * `transaction`. Pairs (message, endpoint) that already have a delivery are skipped, so
  * writing the same fan-out twice creates nothing twice. `trace` is the trace context that
- * the attempts continue. Returns the deliveries written.
+ * the attempts continue. `records`, the message and its endpoints by id, go with the jobs
+ * to an attempt handler of this process, which then need not read them again. Returns the
+ * deliveries written.
  */
 export async function writeDeliveries(
   store: Store,
@@ -52,13 +54,18 @@ export async function writeDeliveries(
   deliveries: Delivery[],
   now: number,
   trace: TraceCarrier | undefined,
+  records?: { message: Message; endpoints: ReadonlyMap<string, Endpoint> },
 ): Promise<Delivery[]> {
   const inserted = await store.deliveries.insertMissing(deliveries, transaction);
   const traceField = trace === undefined ? {} : { trace };
   await queue.addInTransaction<DeliveryJob>(
     transaction,
     'webhooks',
-    inserted.map((delivery) => ({ id: delivery.id, data: { deliveryId: delivery.id, trigger: 0, ...traceField }, runAt: now })),
+    inserted.map((delivery) => {
+      const endpoint = records?.endpoints.get(delivery.endpointId);
+      const local: AttemptRecords | undefined = records && endpoint ? { delivery, message: records.message, endpoint } : undefined;
+      return { id: delivery.id, data: { deliveryId: delivery.id, trigger: 0, ...traceField }, runAt: now, ...(local ? { local } : {}) };
+    }),
   );
   return inserted;
 }
@@ -79,13 +86,13 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
 
     const endpoints = await store.endpoints.listEnabled(message.appId);
     const now = clock();
-    const deliveries: Delivery[] = endpoints
-      .filter((endpoint) => endpointMatches(endpoint, message))
-      .map((endpoint) => newDelivery(message, endpoint.id, now));
+    const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
+    const deliveries: Delivery[] = subscribed.map((endpoint) => newDelivery(message, endpoint.id, now));
+    const records = { message, endpoints: new Map(subscribed.map((endpoint) => [endpoint.id, endpoint])) };
 
     const trace = currentTraceCarrier();
     await store.groupCommit.run(async (transaction) => {
-      await writeDeliveries(store, queue, transaction, deliveries, now, trace);
+      await writeDeliveries(store, queue, transaction, deliveries, now, trace, records);
       await store.messages.markFannedOut(message.id, transaction);
     });
     if (deliveries.length > 0) {

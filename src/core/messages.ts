@@ -85,6 +85,7 @@ export class MessageService {
     const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
     const inline = subscribed.length <= inlineFanOutLimit;
     const deliveries = inline ? subscribed.map((endpoint) => newDelivery(message, endpoint.id, now)) : [];
+    const records = { message, endpoints: new Map(subscribed.map((endpoint) => [endpoint.id, endpoint])) };
 
     // Units of a group commit run outside their caller's trace context, so the job data takes
     // its trace here.
@@ -97,7 +98,7 @@ export class MessageService {
           await this.queue.addInTransaction<FanOutJob>(transaction, 'events', [fanOutJob]);
           return;
         }
-        await writeDeliveries(this.store, this.queue, transaction, deliveries, now, trace);
+        await writeDeliveries(this.store, this.queue, transaction, deliveries, now, trace, records);
       });
     };
     try {

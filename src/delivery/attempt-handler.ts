@@ -1,7 +1,7 @@
 import type { AttemptFinishedEvent, AttemptObserver } from '../observability/attempt-events.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobHandler } from '../queue/contract.js';
-import type { DeliveryJob } from '../queue/jobs.js';
+import { isAttemptRecords, type DeliveryJob } from '../queue/jobs.js';
 import { signatureHeader } from '../signing/signature.js';
 import { createId } from '../store/ids.js';
 import { toAttemptRow } from '../store/repositories/attempts.js';
@@ -50,7 +50,10 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
   const { store, logger, clock } = options;
 
   return async (job, signal) => {
-    const delivery = await store.deliveries.findById(job.data.deliveryId);
+    // A first attempt started right after its delivery was committed in this process comes
+    // with the records it needs, as they were in that transaction.
+    const records = isAttemptRecords(job.local, job.data.deliveryId) ? job.local : undefined;
+    const delivery = records?.delivery ?? (await store.deliveries.findById(job.data.deliveryId));
     if (!delivery) {
       logger.debug({ deliveryId: job.data.deliveryId }, 'Attempt skipped: the delivery no longer exists');
       return;
@@ -65,10 +68,9 @@ export function createAttemptHandler(options: AttemptHandlerOptions): JobHandler
       return;
     }
 
-    const [message, endpoint] = await Promise.all([
-      store.messages.findById(delivery.msgId),
-      store.endpoints.findById(delivery.endpointId),
-    ]);
+    const [message, endpoint] = records
+      ? [records.message, records.endpoint]
+      : await Promise.all([store.messages.findById(delivery.msgId), store.endpoints.findById(delivery.endpointId)]);
     const ids = { appId: delivery.appId, endpointId: delivery.endpointId, msgId: delivery.msgId, deliveryId: delivery.id };
     if (!message || !endpoint) {
       logger.info(ids, 'Attempt skipped: the message or the endpoint was deleted');

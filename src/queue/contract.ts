@@ -13,6 +13,12 @@ export interface JobToAdd<T> {
   data: T;
   /** When the job becomes due, in milliseconds since the epoch. Defaults to now. */
   runAt?: number;
+  /**
+   * Records the adder already holds, for a handler in this process. The embedded driver
+   * passes them to a handler of this process that starts a job of addInTransaction right
+   * after the commit. Every other job arrives without them, so a handler must work without.
+   */
+  local?: unknown;
 }
 
 export interface Job<T> {
@@ -24,6 +30,8 @@ export interface Job<T> {
    * consumer aborted and returned to the queue is not counted.
    */
   attempts: number;
+  /** The adder's `local` records, when this process added the job and runs it at once. */
+  local?: unknown;
 }
 
 /**

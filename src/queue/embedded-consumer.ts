@@ -63,6 +63,8 @@ export class EmbeddedConsumer<T> implements Consumer {
   private readonly scope: ClaimScope;
   private readonly logger: Logger;
   private readonly running = new Set<RunningJob>();
+  /** Slots promised to jobs being written already claimed (see reserve). */
+  private reserved = 0;
 
   private pumpScheduled = false;
   private microtaskPumpScheduled = false;
@@ -100,6 +102,37 @@ export class EmbeddedConsumer<T> implements Consumer {
     } else {
       this.wakeNoLaterThan(runAt);
     }
+  }
+
+  /**
+   * Takes a free handler slot for a job that its adder writes already claimed by this
+   * consumer. Returns false when no slot is free or the consumer is closing. Each true
+   * must be followed by exactly one startReserved or cancelReservation.
+   */
+  reserve(): boolean {
+    if (this.closing || this.running.size + this.reserved >= this.settings.concurrency) {
+      return false;
+    }
+    this.reserved += 1;
+    return true;
+  }
+
+  /** Gives back a slot taken by reserve, because its job was not written. */
+  cancelReservation(): void {
+    this.reserved = Math.max(0, this.reserved - 1);
+  }
+
+  /**
+   * Starts a job whose claim its adder wrote and committed, in the slot taken by reserve.
+   * A closing consumer returns the job to the queue instead.
+   */
+  startReserved(row: ClaimedRow, local: unknown): void {
+    this.cancelReservation();
+    if (this.closing) {
+      void this.releaseUnstarted(row);
+      return;
+    }
+    this.start(row, local);
   }
 
   close(timeoutMs: number): Promise<void> {
@@ -169,7 +202,7 @@ export class EmbeddedConsumer<T> implements Consumer {
 
   /** Claims as many due jobs as there are free slots and starts their handlers. */
   private async pump(): Promise<void> {
-    const free = this.settings.concurrency - this.running.size;
+    const free = this.settings.concurrency - this.running.size - this.reserved;
     if (this.closing || free <= 0) {
       return;
     }
@@ -196,7 +229,7 @@ export class EmbeddedConsumer<T> implements Consumer {
     }
   }
 
-  private start(row: ClaimedRow): void {
+  private start(row: ClaimedRow, local?: unknown): void {
     const job: RunningJob = {
       id: row.id,
       version: row.version,
@@ -206,18 +239,18 @@ export class EmbeddedConsumer<T> implements Consumer {
       finished: Promise.resolve(),
     };
     this.running.add(job);
-    job.finished = this.run(job, row).finally(() => {
+    job.finished = this.run(job, row, local).finally(() => {
       this.running.delete(job);
       this.requestPump();
     });
   }
 
   /** Runs the handler and settles the job by its outcome. Never rejects. */
-  private async run(job: RunningJob, row: ClaimedRow): Promise<void> {
+  private async run(job: RunningJob, row: ClaimedRow, local: unknown): Promise<void> {
     let outcome: JobOutcome;
     try {
       const data = JSON.parse(row.data) as T;
-      const handlerJob: Job<T> = { id: row.id, queue: this.settings.queue, data, attempts: row.attempts };
+      const handlerJob: Job<T> = { id: row.id, queue: this.settings.queue, data, attempts: row.attempts, ...(local === undefined ? {} : { local }) };
       outcome = await this.handler(handlerJob, job.controller.signal);
     } catch (error) {
       if (!job.released) {
@@ -316,6 +349,14 @@ export class EmbeddedConsumer<T> implements Consumer {
     clearInterval(this.heartbeat);
     this.settings.onClosed();
     this.logger.info({ owner: this.settings.owner }, 'Queue consumer closed');
+  }
+
+  private async releaseUnstarted(row: ClaimedRow): Promise<void> {
+    try {
+      await releaseClaimedJobs(this.settings.db, this.scope, [row]);
+    } catch (error) {
+      this.logger.error({ err: error, jobId: row.id }, 'Returning a job claimed during close to the queue failed, so it runs again after its lease ends');
+    }
   }
 
   /** Aborts handlers that outlived the close deadline and returns their jobs to the queue. */

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
-import type { TransactionWork } from '../store/group-commit.js';
+import { onTransactionEnd, type TransactionWork } from '../store/group-commit.js';
 import type { Logger } from 'pino';
 import type { Consumer, ConsumerOptions, JobHandler, JobToAdd, Queue, QueueCounts, QueueName } from './contract.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
-import { countJobs, deleteUnleasedJob, oldestWaitingRunAt, upsertJobs, type JobRow } from './embedded-store.js';
+import { countJobs, deleteUnleasedJob, insertLeasedJob, oldestWaitingRunAt, upsertJobs, type ClaimedRow, type JobRow } from './embedded-store.js';
 import type { Database } from '../store/schema.js';
 
 export interface EmbeddedQueueOptions {
@@ -126,14 +126,44 @@ export class EmbeddedQueue implements Queue {
     return added;
   }
 
-  /** Writes the jobs through `transaction`. Call notify after the commit to wake consumers at once. */
+  /**
+   * Writes the jobs through `transaction`. Call notify after the commit to wake consumers at
+   * once. In a group commit transaction, a due job that a consumer of this process has room
+   * for is written already claimed by that consumer. The consumer starts it, with its
+   * `local` records, as soon as the transaction commits, so the job costs no claim statement
+   * and its handler need not read what the adder held. If the transaction rolls back, the
+   * consumer gets the slot back.
+   */
   async addInTransaction<T>(transaction: Transaction<Database>, queue: QueueName, jobs: JobToAdd<T>[]): Promise<void> {
-    const { rows } = toRows(jobs, this.now());
+    const now = this.now();
+    const { rows } = toRows(jobs, now);
     if (rows.length === 0) {
       return;
     }
 
-    await upsertJobs(transaction, queue, rows, this.now());
+    const consumer = this.consumers.get(queue)?.values().next().value;
+    const unclaimed: JobRow[] = [];
+    for (const row of rows) {
+      if (consumer === undefined || row.runAt > now || !consumer.reserve()) {
+        unclaimed.push(row);
+        continue;
+      }
+      // Set by the insert below, which runs before the transaction can end.
+      const claim: { row?: ClaimedRow } = {};
+      const local = jobs.find((job) => job.id === row.id)?.local;
+      const registered = onTransactionEnd(
+        transaction,
+        () => (claim.row === undefined ? consumer.cancelReservation() : consumer.startReserved(claim.row, local)),
+        () => consumer.cancelReservation(),
+      );
+      if (!registered) {
+        consumer.cancelReservation();
+        unclaimed.push(row);
+        continue;
+      }
+      claim.row = await insertLeasedJob(transaction, { queue, owner: this.owner }, row, now + this.leaseMs, now);
+    }
+    await upsertJobs(transaction, queue, unclaimed, now);
   }
 
   /**

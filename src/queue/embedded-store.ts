@@ -130,6 +130,47 @@ const upsertOneStatement = new Precompiled(5, (db, queue: string, id: string, da
     ),
 );
 
+/** The statement of insertLeasedJob, compiled once per dialect. */
+const insertLeasedStatement = new Precompiled(
+  7,
+  (db, queue: string, id: string, data: string, runAt: number, owner: string, leaseUntil: number, now: number) =>
+    db
+      .insertInto('job')
+      .values({ queue, id, data, run_at: runAt, visible_at: leaseUntil, attempts: 1, lease_owner: owner, lease_until: leaseUntil, created_at: now })
+      .onConflict((conflict) =>
+        conflict.columns(['queue', 'id']).doUpdateSet((eb) => ({
+          data: eb.ref('excluded.data'),
+          run_at: eb.ref('excluded.run_at'),
+          visible_at: eb.ref('excluded.visible_at'),
+          version: eb('job.version', '+', 1),
+          attempts: eb('job.attempts', '+', 1),
+          lease_owner: eb.ref('excluded.lease_owner'),
+          lease_until: eb.ref('excluded.lease_until'),
+        })),
+      )
+      .returning(['version', 'attempts']),
+);
+
+/**
+ * Inserts a due job already claimed by `scope.owner` until `leaseUntil`, or replaces the job
+ * of that id with it, for a consumer of this process that starts it after the commit
+ * without a claim statement. Returns the claim: the job's version and attempt count.
+ */
+export async function insertLeasedJob(
+  db: Kysely<Database>,
+  scope: ClaimScope,
+  row: JobRow,
+  leaseUntil: number,
+  now: number,
+): Promise<ClaimedRow> {
+  const { rows } = await insertLeasedStatement.execute(db, scope.queue, row.id, row.data, row.runAt, scope.owner, leaseUntil, now);
+  const [written] = rows;
+  if (written === undefined) {
+    throw new Error(`Inserting the leased job ${row.id} returned no row.`);
+  }
+  return { id: row.id, data: row.data, runAt: row.runAt, attempts: written.attempts, version: written.version };
+}
+
 /** Claim statement of claimDueJobs, compiled once per dialect. */
 const claimStatement = new Precompiled(5, (db, queue: string, owner: string, leaseUntil: number, now: number, limit: number) => {
   // On PostgreSQL two workers could select the same rows, so the subquery locks the rows it

@@ -10,6 +10,52 @@ interface PendingWork {
   reject: (error: unknown) => void;
 }
 
+/** Callbacks of one group transaction: run after its commit, or after its rollback. */
+interface TransactionHooks {
+  committed: (() => void)[];
+  rolledBack: (() => void)[];
+}
+
+const hooksByTransaction = new WeakMap<Transaction<Database>, TransactionHooks>();
+
+/**
+ * Calls `committed` once `transaction` has committed, or `rolledBack` once it has rolled
+ * back, when the transaction belongs to a group commit. Returns false, and registers
+ * nothing, for any other transaction. Callbacks must not throw.
+ */
+export function onTransactionEnd(transaction: Transaction<Database>, committed: () => void, rolledBack: () => void): boolean {
+  const hooks = hooksByTransaction.get(transaction);
+  if (hooks === undefined) {
+    return false;
+  }
+  hooks.committed.push(committed);
+  hooks.rolledBack.push(rolledBack);
+  return true;
+}
+
+function runAll(callbacks: (() => void)[]): void {
+  for (const callback of callbacks) {
+    callback();
+  }
+}
+
+/** Runs `work` in a new transaction of `db` whose end callbacks onTransactionEnd can register. */
+async function hookedTransaction<T>(db: Kysely<Database>, work: (transaction: Transaction<Database>) => Promise<T>): Promise<T> {
+  const hooks: TransactionHooks = { committed: [], rolledBack: [] };
+  let result: T;
+  try {
+    result = await db.transaction().execute(async (transaction) => {
+      hooksByTransaction.set(transaction, hooks);
+      return work(transaction);
+    });
+  } catch (error) {
+    runAll(hooks.rolledBack);
+    throw error;
+  }
+  runAll(hooks.committed);
+  return result;
+}
+
 /** Maximum units of work in one transaction, so that no transaction keeps the database locked for long. */
 const defaultMaxBatch = 100;
 
@@ -62,7 +108,7 @@ export class GroupCommitter {
   private async commit(group: PendingWork[]): Promise<void> {
     let results: unknown[];
     try {
-      results = await this.db.transaction().execute(async (transaction) => {
+      results = await hookedTransaction(this.db, async (transaction) => {
         const values: unknown[] = [];
         for (const unit of group) {
           values.push(await unit.work(transaction));
@@ -83,7 +129,7 @@ export class GroupCommitter {
   private async commitOneByOne(group: PendingWork[]): Promise<void> {
     for (const unit of group) {
       try {
-        unit.resolve(await this.db.transaction().execute((transaction) => unit.work(transaction)));
+        unit.resolve(await hookedTransaction(this.db, (transaction) => unit.work(transaction)));
       } catch (error) {
         unit.reject(error);
       }
