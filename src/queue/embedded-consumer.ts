@@ -65,6 +65,11 @@ export class EmbeddedConsumer<T> implements Consumer {
   private readonly running = new Set<RunningJob>();
   /** Slots promised to jobs being written already claimed (see reserve). */
   private reserved = 0;
+  /**
+   * False once a claim found fewer due jobs than it had slots for. Until something wakes the
+   * consumer, finished handlers then free their slots without a claim that would find nothing.
+   */
+  private mayHaveDueJobs = true;
 
   private pumpScheduled = false;
   private microtaskPumpScheduled = false;
@@ -203,7 +208,12 @@ export class EmbeddedConsumer<T> implements Consumer {
   /** Claims as many due jobs as there are free slots and starts their handlers. */
   private async pump(): Promise<void> {
     const free = this.settings.concurrency - this.running.size - this.reserved;
-    if (this.closing || free <= 0) {
+    if (this.closing) {
+      return;
+    }
+    if (free <= 0) {
+      // Woken with every slot taken: the next finished handler claims what is due.
+      this.mayHaveDueJobs = true;
       return;
     }
 
@@ -219,11 +229,13 @@ export class EmbeddedConsumer<T> implements Consumer {
       }
 
       // A full batch means more jobs may be due, and the next finished handler pumps again.
+      this.mayHaveDueJobs = claimed.length >= free;
       if (claimed.length < free) {
         const nextRunAt = await findNextRunAt(this.settings.db, this.settings.queue, now);
         this.wakeNoLaterThan(Math.min(nextRunAt ?? Number.POSITIVE_INFINITY, now + this.settings.pollIntervalMs));
       }
     } catch (error) {
+      this.mayHaveDueJobs = true;
       this.logger.error({ err: error }, 'Claiming jobs failed, retrying after the poll interval');
       this.wakeNoLaterThan(this.settings.now() + this.settings.pollIntervalMs);
     }
@@ -241,7 +253,9 @@ export class EmbeddedConsumer<T> implements Consumer {
     this.running.add(job);
     job.finished = this.run(job, row, local).finally(() => {
       this.running.delete(job);
-      this.requestPump();
+      if (this.mayHaveDueJobs) {
+        this.requestPump();
+      }
     });
   }
 

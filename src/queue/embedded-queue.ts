@@ -85,6 +85,8 @@ export class EmbeddedQueue implements Queue {
   private readonly owner: string;
   private readonly commit: <T>(work: TransactionWork<T>) => Promise<T>;
   private readonly consumers = new Map<QueueName, Set<EmbeddedConsumer<unknown>>>();
+  /** Queues that addInTransaction wrote unclaimed jobs to since their last notify. */
+  private readonly unclaimedSinceNotify = new Set<QueueName>();
   private closed = false;
 
   constructor(options: EmbeddedQueueOptions) {
@@ -163,7 +165,10 @@ export class EmbeddedQueue implements Queue {
       }
       claim.row = await insertLeasedJob(transaction, { queue, owner: this.owner }, row, now + this.leaseMs, now);
     }
-    await upsertJobs(transaction, queue, unclaimed, now);
+    if (unclaimed.length > 0) {
+      this.unclaimedSinceNotify.add(queue);
+      await upsertJobs(transaction, queue, unclaimed, now);
+    }
   }
 
   /**
@@ -171,6 +176,10 @@ export class EmbeddedQueue implements Queue {
    * already gathered the jobs of a turn, so the claim does not wait for the next one.
    */
   notify(queue: QueueName): void {
+    // Jobs that addInTransaction wrote claimed are already running or about to: no claim needed.
+    if (!this.unclaimedSinceNotify.delete(queue)) {
+      return;
+    }
     this.wake(queue, this.now(), true);
   }
 
