@@ -39,7 +39,19 @@ export interface FinishedAttempt {
  * disabling on 410, and the operational webhooks about all of these.
  */
 export class EndpointHealthTracker {
+  /** Endpoints whose stored failure streak this process cleared, with no failure seen since. */
+  private readonly streakCleared = new Set<string>();
+
   constructor(private readonly options: EndpointHealthOptions) {}
+
+  private rememberCleared(endpointId: string): void {
+    // Bounded, because deleted endpoints are never removed. Forgetting one costs one more
+    // clearing statement at its next success.
+    if (this.streakCleared.size >= 100_000) {
+      this.streakCleared.clear();
+    }
+    this.streakCleared.add(endpointId);
+  }
 
   async attemptFinished(finished: FinishedAttempt, now: number): Promise<void> {
     const { decision, endpoint } = finished;
@@ -69,11 +81,12 @@ export class EndpointHealthTracker {
   private async succeeded(finished: FinishedAttempt, ids: Record<string, string>): Promise<void> {
     const { breaker, store } = this.options;
     const endedFailures = await breaker.recordSuccess(finished.endpoint.id, ids);
-    // NOTE: after the shared state lost its keys (Redis restarted without its data), a
-    // success leaves the stored streak in place, and the health route shows it. The next
-    // failure starts a new streak, because its count begins at 1 again.
-    if (endedFailures > 0) {
+    // The breaker's count of failures starts at zero again after this process or Redis
+    // restarts, so it cannot tell alone whether a stored streak ends here. The first success
+    // of an endpoint in this process therefore clears the stored streak too.
+    if (endedFailures > 0 || !this.streakCleared.has(finished.endpoint.id)) {
       await store.endpointHealth.recordSuccess(finished.endpoint.id);
+      this.rememberCleared(finished.endpoint.id);
     }
 
     // A first attempt that succeeds cannot follow a `failing` event, so only retried and
@@ -89,8 +102,11 @@ export class EndpointHealthTracker {
 
   private async failed(finished: FinishedAttempt, now: number, ids: Record<string, string>): Promise<void> {
     const { breaker, store, disableAfterMs } = this.options;
-    const { consecutiveFailures } = await breaker.recordFailure(finished.endpoint.id, finished.probe, ids);
-    const failingSince = await store.endpointHealth.recordFailure(finished.endpoint.id, finished.attempt.createdAt, consecutiveFailures === 1);
+    await breaker.recordFailure(finished.endpoint.id, finished.probe, ids);
+    this.streakCleared.delete(finished.endpoint.id);
+    // The stored streak ends only with a recorded success, so it outlives restarts of this
+    // process and of Redis, which both reset the breaker's count.
+    const failingSince = await store.endpointHealth.recordFailure(finished.endpoint.id, finished.attempt.createdAt);
 
     const attemptsMade = finished.delivery.attemptCount + 1;
     if (attemptsMade === FAILING_AFTER_ATTEMPTS) {

@@ -30,16 +30,17 @@ export class EndpointHealthRepository {
   }
 
   /**
-   * Records a failure at `failedAt` and returns since when the endpoint has been failing.
-   * A new streak (`restart`) starts at `failedAt`. Otherwise the earliest recorded start is kept.
+   * Records a failure at `failedAt` and returns since when the endpoint has been failing:
+   * the start of the streak already recorded, or `failedAt` when none is (a success ends a
+   * streak, see recordSuccess).
    */
-  async recordFailure(endpointId: string, failedAt: number, restart: boolean): Promise<number> {
+  async recordFailure(endpointId: string, failedAt: number): Promise<number> {
     await this.db
       .insertInto('endpoint_health')
       .values({ endpoint_id: endpointId, failing_since: failedAt, disabled_at: null, disabled_reason: null })
       .onConflict((conflict) =>
         conflict.column('endpoint_id').doUpdateSet((eb) => ({
-          failing_since: restart ? failedAt : eb.fn.coalesce('endpoint_health.failing_since', eb.val(failedAt)),
+          failing_since: eb.fn.coalesce('endpoint_health.failing_since', eb.val(failedAt)),
         })),
       )
       .execute();
