@@ -429,7 +429,7 @@ export const settings = {
     unit: 'attempts',
     defaultText: undefined,
     description:
-      'Attempts that one process runs at the same time to an endpoint that has not answered there yet, or whose latest attempt there timed out. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a hanging endpoint never takes every slot, not even before its first timeout. Endpoints that answer, even with errors, are not capped. Defaults to an eighth of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
+      'Attempts that one process runs at the same time to an endpoint that has not responded there yet, or whose latest attempt there timed out. Further due deliveries of that endpoint are postponed briefly instead of waiting in a worker slot, so a hanging endpoint never takes every slot, not even before its first timeout. Endpoints that respond, even with errors, are not capped. Defaults to an eighth of HOOKLINE_WORKER_CONCURRENCY, at least 1.',
     parse: parseInteger(1, 10_000),
   }),
   streamHeartbeat: setting({

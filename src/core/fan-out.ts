@@ -39,6 +39,21 @@ export function newDelivery(message: Message, endpointId: string, now: number): 
   };
 }
 
+/** The message and its subscribed endpoints by id, which the first attempts start with. */
+export interface FanOutRecords {
+  message: Message;
+  endpoints: ReadonlyMap<string, Endpoint>;
+}
+
+/** Creates one due delivery per enabled endpoint that subscribed to the message. */
+export function planDeliveries(message: Message, endpoints: readonly Endpoint[], now: number): { deliveries: Delivery[]; records: FanOutRecords } {
+  const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
+  return {
+    deliveries: subscribed.map((endpoint) => newDelivery(message, endpoint.id, now)),
+    records: { message, endpoints: new Map(subscribed.map((endpoint) => [endpoint.id, endpoint])) },
+  };
+}
+
 /**
  * Writes deliveries that are due now, each with its job on the `webhooks` queue, through
  * `transaction`. Pairs (message, endpoint) that already have a delivery are skipped, so
@@ -54,7 +69,7 @@ export async function writeDeliveries(
   deliveries: Delivery[],
   now: number,
   trace: TraceCarrier | undefined,
-  records?: { message: Message; endpoints: ReadonlyMap<string, Endpoint> },
+  records?: FanOutRecords,
 ): Promise<Delivery[]> {
   const inserted = await store.deliveries.insertMissing(deliveries, transaction);
   const traceField = trace === undefined ? {} : { trace };
@@ -86,9 +101,7 @@ export function createFanOutHandler(store: Store, queue: Queue, clock: Clock, lo
 
     const endpoints = await store.endpoints.listEnabled(message.appId);
     const now = clock();
-    const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
-    const deliveries: Delivery[] = subscribed.map((endpoint) => newDelivery(message, endpoint.id, now));
-    const records = { message, endpoints: new Map(subscribed.map((endpoint) => [endpoint.id, endpoint])) };
+    const { deliveries, records } = planDeliveries(message, endpoints, now);
 
     const trace = currentTraceCarrier();
     await store.groupCommit.run(async (transaction) => {

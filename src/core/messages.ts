@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 import { isUniqueViolation, type ApplicationInput, type ApplicationService } from './applications.js';
 import type { Clock } from './clock.js';
 import { ConflictError, NotFoundError } from './errors.js';
-import { endpointMatches, newDelivery, writeDeliveries } from './fan-out.js';
+import { planDeliveries, writeDeliveries } from './fan-out.js';
 
 export interface MessageInput {
   eventType: string;
@@ -27,8 +27,8 @@ export interface MessageInput {
 const dayMs = 86_400_000;
 
 /**
- * Most subscribed endpoints for which a message's deliveries are written with the message
- * itself. A message for more goes through the `events` queue, so that one large fan-out does
+ * Maximum number of subscribed endpoints for which a message's deliveries are written with
+ * the message itself. A message for more goes through the `events` queue, so that one large fan-out does
  * not hold up the transaction that other accepted messages share.
  */
 export const inlineFanOutLimit = 50;
@@ -82,10 +82,8 @@ export class MessageService {
     // transaction, which saves the `events` queue's job, its claim and a second transaction.
     // An endpoint created while this runs may miss the message, as with the fan-out queue.
     const endpoints = await this.store.endpoints.listEnabled(application.id);
-    const subscribed = endpoints.filter((endpoint) => endpointMatches(endpoint, message));
-    const inline = subscribed.length <= inlineFanOutLimit;
-    const deliveries = inline ? subscribed.map((endpoint) => newDelivery(message, endpoint.id, now)) : [];
-    const records = { message, endpoints: new Map(subscribed.map((endpoint) => [endpoint.id, endpoint])) };
+    const { deliveries, records } = planDeliveries(message, endpoints, now);
+    const inline = deliveries.length <= inlineFanOutLimit;
 
     // Units of a group commit run outside their caller's trace context, so the job data takes
     // its trace here.

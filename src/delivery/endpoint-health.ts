@@ -84,6 +84,8 @@ export class EndpointHealthTracker {
     // The breaker's count of failures starts at zero again after this process or Redis
     // restarts, so it cannot tell alone whether a stored streak ends here. The first success
     // of an endpoint in this process therefore clears the stored streak too.
+    // NOTE: with several workers, a success after Redis lost its data clears the stored
+    // streak only in a worker that has not cleared it before, so the streak can outlast it.
     if (endedFailures > 0 || !this.streakCleared.has(finished.endpoint.id)) {
       await store.endpointHealth.recordSuccess(finished.endpoint.id);
       this.rememberCleared(finished.endpoint.id);

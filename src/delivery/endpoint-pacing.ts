@@ -5,7 +5,7 @@ export interface EndpointPacingOptions {
   clock: () => number;
   /**
    * Attempts that this process runs at the same time to one endpoint that has not yet
-   * answered here, or whose latest attempt here timed out.
+   * responded here, or whose latest attempt here timed out.
    */
   endpointConcurrency: number;
 }
@@ -16,14 +16,14 @@ const MAX_IN_FLIGHT_ROUNDS = 10;
  * Keeps each endpoint at its own pace without holding worker slots. Three limits apply.
  * The rate limit (`throttleRate`) is a token bucket in the shared state, so it applies
  * across every worker. A 429, 502, 503 or 504 can request a slow-down. And this process
- * caps its attempts in flight to an endpoint until it has answered, and again once it
+ * caps its attempts in flight to an endpoint until it has responded, and again once it
  * times out. Each check returns a time to postpone to, and the attempt handler hands the
  * job back to the queue for that time instead of waiting.
  */
 export class EndpointPacing {
   private readonly inFlight = new Map<string, number>();
-  /** Endpoints whose latest finished attempt in this process got an answer or failed fast. */
-  private readonly answering = new Set<string>();
+  /** Endpoints whose latest finished attempt in this process got a response or failed fast. */
+  private readonly responding = new Set<string>();
   /** Attempts per endpoint that found every in-flight slot taken, in the current second. */
   private readonly denials = new Map<string, { window: number; count: number }>();
 
@@ -87,15 +87,15 @@ export class EndpointPacing {
 
   /**
    * Claims an in-flight slot of the endpoint in this process, and returns false when all its
-   * slots are taken. Only an endpoint that has not answered in this process yet, or whose
-   * latest attempt here timed out, is capped: its attempts may each take a worker slot for
-   * the full request timeout, and a newly dead endpoint would otherwise fill every slot
-   * before its first timeout. An endpoint that answers, even with errors, is not capped,
+   * slots are taken. Only an endpoint that has not responded in this process yet, or whose
+   * latest attempt here timed out, is capped. Its attempts may each take a worker slot for
+   * the full request timeout, so a newly dead endpoint would otherwise fill every slot
+   * before its first timeout. An endpoint that responds, even with errors, is not capped,
    * because a cap would only postpone a busy healthy endpoint over and over.
    */
   tryEnter(endpointId: string): boolean {
     const current = this.inFlight.get(endpointId) ?? 0;
-    if (!this.answering.has(endpointId) && current >= this.options.endpointConcurrency) {
+    if (!this.responding.has(endpointId) && current >= this.options.endpointConcurrency) {
       return false;
     }
     this.inFlight.set(endpointId, current + 1);
@@ -105,15 +105,15 @@ export class EndpointPacing {
   /** Records whether the endpoint's latest attempt in this process timed out. */
   recordResult(endpointId: string, timedOut: boolean): void {
     if (timedOut) {
-      this.answering.delete(endpointId);
+      this.responding.delete(endpointId);
       return;
     }
     // Bounded, because deleted endpoints are never removed. Forgetting an endpoint only
-    // caps it again until its next answer.
-    if (this.answering.size >= 100_000) {
-      this.answering.clear();
+    // caps it again until its next response.
+    if (this.responding.size >= 100_000) {
+      this.responding.clear();
     }
-    this.answering.add(endpointId);
+    this.responding.add(endpointId);
   }
 
   leave(endpointId: string): void {

@@ -28,7 +28,7 @@ export function failureBackoffMs(attempts: number): number {
 
 export interface EmbeddedConsumerSettings {
   db: Kysely<Database>;
-  /** Runs writes in a transaction; completions go through it, so they share a commit with other writes. */
+  /** Runs writes in a transaction. Claims and completions go through it, so they share a commit with other writes. */
   commit: <R>(work: TransactionWork<R>) => Promise<R>;
   queue: QueueName;
   owner: string;

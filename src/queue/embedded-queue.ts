@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
-import { onTransactionEnd, type TransactionWork } from '../store/group-commit.js';
 import type { Logger } from 'pino';
 import type { Consumer, ConsumerOptions, JobHandler, JobToAdd, Queue, QueueCounts, QueueName } from './contract.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import { countJobs, deleteUnleasedJob, insertLeasedJob, oldestWaitingRunAt, upsertJobs, type ClaimedRow, type JobRow } from './embedded-store.js';
+import { onTransactionEnd, type TransactionWork } from '../store/group-commit.js';
 import type { Database } from '../store/schema.js';
 
 export interface EmbeddedQueueOptions {
@@ -26,9 +26,9 @@ export interface EmbeddedQueueOptions {
   /** Clock in milliseconds since the epoch. Defaults to `Date.now`. Timers still wait in real time. */
   now?: () => number;
   /**
-   * Runs a unit of writes in a transaction, such as the store's group commit, so completed
-   * jobs are deleted in the transaction of the other writes of the same turn. Defaults to a
-   * transaction of its own for each batch of completions.
+   * Runs a unit of writes in a transaction, such as the store's group commit, so claims and
+   * deletions of completed jobs share the transaction of the other writes of the same turn.
+   * Defaults to a transaction of its own for each unit.
    */
   commit?: <T>(work: TransactionWork<T>) => Promise<T>;
   /** Lease owner written on claimed jobs. Defaults to host name, process id and a random suffix. */
@@ -144,6 +144,7 @@ export class EmbeddedQueue implements Queue {
     }
 
     const consumer = this.consumers.get(queue)?.values().next().value;
+    const locals = new Map(jobs.map((job) => [job.id, job.local]));
     const unclaimed: JobRow[] = [];
     for (const row of rows) {
       if (consumer === undefined || row.runAt > now || !consumer.reserve()) {
@@ -152,7 +153,7 @@ export class EmbeddedQueue implements Queue {
       }
       // Set by the insert below, which runs before the transaction can end.
       const claim: { row?: ClaimedRow } = {};
-      const local = jobs.find((job) => job.id === row.id)?.local;
+      const local = locals.get(row.id);
       const registered = onTransactionEnd(
         transaction,
         () => (claim.row === undefined ? consumer.cancelReservation() : consumer.startReserved(claim.row, local)),

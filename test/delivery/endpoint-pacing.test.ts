@@ -9,7 +9,7 @@ function createPacing(endpointConcurrency = 2) {
   return { pacing: new EndpointPacing({ state, clock: () => clock.now, endpointConcurrency }), clock };
 }
 
-test('tryEnter caps endpoints until they answer', () => {
+test('tryEnter caps endpoints until they respond', () => {
   const { pacing } = createPacing(2);
   assert.equal(pacing.tryEnter('ep_new'), true);
   assert.equal(pacing.tryEnter('ep_new'), true);
@@ -17,7 +17,7 @@ test('tryEnter caps endpoints until they answer', () => {
 
   pacing.recordResult('ep_new', false);
   for (let index = 0; index < 5; index += 1) {
-    assert.equal(pacing.tryEnter('ep_new'), true, `answering slot ${index}`);
+    assert.equal(pacing.tryEnter('ep_new'), true, `responding slot ${index}`);
   }
 });
 

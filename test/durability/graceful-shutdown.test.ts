@@ -198,8 +198,8 @@ test('SIGTERM past the deadline requeues attempts', { timeout: 120_000 }, async 
       HOOKLINE_REQUEST_TIMEOUT: '8s',
       HOOKLINE_RETRY_SCHEDULE: '200ms,400ms',
       HOOKLINE_SHUTDOWN_TIMEOUT: `${shutdownTimeoutMs}ms`,
-      // Endpoints that have not answered yet are capped at an eighth of the worker slots;
-      // this test needs all 16 slots waiting at once.
+      // Endpoints that have not responded yet are capped at an eighth of the worker slots,
+      // and this test needs all 16 slots waiting at once.
       HOOKLINE_ENDPOINT_CONCURRENCY: '16',
     },
     20,

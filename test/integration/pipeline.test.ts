@@ -43,7 +43,7 @@ test('message reaches subscribed endpoint signed', async () => {
   assert.deepEqual(verified, { n: 1 });
 });
 
-test('a message has its deliveries when its 202 is returned', async () => {
+test('deliveries exist at the 202', async () => {
   await hookline.request('POST', '/api/v1/app', { name: 'At once', uid: 'at-once' });
   const endpoint = await hookline.request('POST', '/api/v1/app/at-once/endpoint', { url: `http://127.0.0.1:${receiver.port}/at-once` });
   assert.equal(endpoint.status, 201);
@@ -58,7 +58,7 @@ test('a message has its deliveries when its 202 is returned', async () => {
   );
 });
 
-test('a message to more endpoints than a transaction takes reaches every one once', async () => {
+test('wide fan-out reaches every endpoint once', async () => {
   await hookline.request('POST', '/api/v1/app', { name: 'Wide', uid: 'wide' });
   const count = inlineFanOutLimit + 3;
   for (let index = 0; index < count; index += 1) {

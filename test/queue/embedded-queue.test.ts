@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { JobOutcome, Queue } from '../../src/queue/contract.js';
 import { failureBackoffMs } from '../../src/queue/embedded-consumer.js';
 import { EmbeddedQueue } from '../../src/queue/embedded-queue.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { Database } from '../../src/store/schema.js';
 import { openSqlite } from '../../src/store/sqlite.js';
 import { openPostgres } from '../../src/store/postgres.js';
@@ -257,6 +258,67 @@ test('EmbeddedQueue drains many jobs without polling', async () => {
     await waitFor('every job to run', () => finished === total, 20_000);
     await waitFor('every job to be deleted', async () => (await queue.counts('webhooks')).active === 0);
     assert.deepEqual(await queue.counts('webhooks'), { waiting: 0, delayed: 0, active: 0 });
+  } finally {
+    await queue.close(0);
+    await store.destroy();
+  }
+});
+
+test('group commit add starts jobs with local records', async () => {
+  const store = await createTestStore();
+  const { logger } = captureLogs();
+  const committer = new GroupCommitter(store.db);
+  const queue = new EmbeddedQueue({ db: store.db, leaseMs: 30_000, pollIntervalMs: 60_000, logger, commit: (work) => committer.run(work) });
+  try {
+    const seen: { local: unknown; rowVisible: boolean }[] = [];
+    queue.consume(
+      'webhooks',
+      async (job) => {
+        const row = await store.db.selectFrom('job').select('lease_owner').where('id', '=', job.id).executeTakeFirst();
+        seen.push({ local: job.local, rowVisible: row?.lease_owner !== undefined && row.lease_owner !== null });
+      },
+      { concurrency: 2 },
+    );
+
+    await committer.run((transaction) => queue.addInTransaction(transaction, 'webhooks', [{ id: 'handed-over', data: {}, local: { marker: 1 } }]));
+    queue.notify('webhooks');
+
+    await waitFor('the handed-over job to run', () => seen.length === 1);
+    assert.deepEqual(seen[0]?.local, { marker: 1 });
+    assert.equal(seen[0]?.rowVisible, true, 'the job row was committed, claimed, before the handler ran');
+    await waitFor('the job to be deleted', async () => (await queue.counts('webhooks')).active === 0);
+  } finally {
+    await queue.close(0);
+    await store.destroy();
+  }
+});
+
+test('rolled back group add frees its slot', async () => {
+  const store = await createTestStore();
+  const { logger } = captureLogs();
+  const committer = new GroupCommitter(store.db);
+  const queue = new EmbeddedQueue({ db: store.db, leaseMs: 30_000, pollIntervalMs: 60_000, logger, commit: (work) => committer.run(work) });
+  try {
+    const ran: string[] = [];
+    queue.consume(
+      'webhooks',
+      async (job) => {
+        ran.push(job.id);
+      },
+      { concurrency: 1 },
+    );
+
+    const rolledBack = committer.run(async (transaction) => {
+      await queue.addInTransaction(transaction, 'webhooks', [{ id: 'rolled-back', data: {} }]);
+      throw new Error('the unit fails after adding its job');
+    });
+    await assert.rejects(rolledBack, /the unit fails/);
+
+    // With one slot, a slot kept by the rolled-back job would leave this one waiting forever.
+    await committer.run((transaction) => queue.addInTransaction(transaction, 'webhooks', [{ id: 'committed', data: {} }]));
+    queue.notify('webhooks');
+    await waitFor('the committed job to run', () => ran.length === 1);
+    assert.deepEqual(ran, ['committed']);
   } finally {
     await queue.close(0);
     await store.destroy();

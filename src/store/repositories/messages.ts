@@ -78,7 +78,7 @@ export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
-   * Inserts a message. `fannedOut` says that its deliveries are written in the same
+   * Inserts a message. `fannedOut` means that its deliveries are written in the same
    * transaction, so the fan-out queue and the recovery sweep leave it alone.
    */
   async insert(message: Message, transaction: Transaction<Database>, fannedOut = false): Promise<void> {
